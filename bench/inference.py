@@ -1,0 +1,75 @@
+"""Shape inference and validation speed on residual CNN graphs of 100, 1,000 and 5,000 nodes.
+
+Reference: the same network as torch modules, its shapes propagated by a forward pass on the `meta` device
+(what a tool without pure shape rules would have to do, after importing torch).
+"""
+
+from __future__ import annotations
+
+from graph import Graph
+
+from bench.timing import Row, best_of
+
+CHANNELS, SIZE = 16, 32
+UNIT = 7  # nodes per residual unit: conv, batchnorm, relu, conv, batchnorm, +, relu
+
+
+def residual_graph(nodes: int) -> Graph:
+    """input → [conv → bn → relu → conv → bn → + skip → relu] × n → global-avgpool → fully-conn → output."""
+    g = Graph(f"bench{nodes}")
+    previous = g.add("input", shape=(CHANNELS, SIZE, SIZE))
+    for _ in range(max(1, (nodes - 4) // UNIT)):
+        skip = previous
+        for type_name in ("conv-2d", "batchnorm", "relu", "conv-2d", "batchnorm"):
+            params = {"out_channels": CHANNELS, "kernel_size": 3, "padding": 1} if type_name == "conv-2d" else {}
+            node = g.add(type_name, **params)
+            g.connect(previous, node)
+            previous = node
+        total = g.add("+")
+        g.connect(previous, total)
+        g.connect(skip, total)
+        previous = g.add("relu")
+        g.connect(total, previous)
+    for type_name, params in (("global-avgpool", {}), ("fully-conn", {"out_features": 10}), ("output", {})):
+        node = g.add(type_name, **params)
+        g.connect(previous, node)
+        previous = node
+    return g
+
+
+def torch_reference(graph: Graph):  # -> callable running the meta-device forward
+    import torch
+    from torch import nn
+
+    units = (len(graph) - 4) // UNIT
+    convs = [nn.Conv2d(CHANNELS, CHANNELS, 3, padding=1, device="meta") for _ in range(2 * units)]
+    norms = [nn.BatchNorm2d(CHANNELS, device="meta") for _ in range(2 * units)]
+    head = nn.Linear(CHANNELS, 10, device="meta")
+
+    def forward() -> tuple[int, ...]:
+        x = torch.empty(1, CHANNELS, SIZE, SIZE, device="meta")
+        for i in range(units):
+            y = torch.relu(norms[2 * i](convs[2 * i](x)))
+            x = torch.relu(norms[2 * i + 1](convs[2 * i + 1](y)) + x)
+        return tuple(head(x.mean((2, 3))).shape)
+
+    return forward
+
+
+def run() -> list[Row]:
+    rows = []
+    for nodes in (100, 1_000, 5_000):
+        graph = residual_graph(nodes)
+        assert graph.analyze().ok, "the benchmark graph must be valid"
+        reference_ms = best_of(torch_reference(graph), repeats=3)
+        full_ms = best_of(graph.analyze, repeats=5, setup=graph.touch)
+        middle = graph.nodes[len(graph) // 2 // UNIT * UNIT + 1].name  # a conv in the middle of the chain
+        kernel = iter([1, 3] * 10)
+        edit_ms = best_of(graph.analyze, repeats=5,
+                          setup=lambda: graph.set_param(middle, "kernel_size", next(kernel)))
+        budget = 100.0 if nodes <= 1_000 else None
+        rows.append(Row("shape inference + validation", f"{len(graph):,} nodes", full_ms,
+                        "torch meta forward", reference_ms, budget))
+        rows.append(Row("re-validation after one edit", f"{len(graph):,} nodes", edit_ms,
+                        "torch meta forward", reference_ms, 16.0 if nodes <= 1_000 else None))
+    return rows

@@ -1,0 +1,217 @@
+"""The `.layerbook.json` file format: versioned, human-readable JSON in a stable order, saved atomically.
+
+`dumps` writes the canonical text (load → save → load gives a byte-identical file); `load_graph` reads a path or
+a template name and raises GraphFileError listing every defect of a bad file, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from graph.document import FORMAT, VERSION, Reader
+from graph.library import SUFFIX, template_names, template_path
+from graph.model import Graph
+from graph.registry import layer_spec
+from graph.resolve import default_input_port, default_output_port, find_block
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+
+
+class GraphFileError(Exception):
+    """A file that cannot be read as a graph; `defects` lists each problem with its path in the document."""
+
+    def __init__(self, source: str, defects: list[str]) -> None:
+        self.source = source
+        self.defects = defects
+        shown = "\n".join(f"  {d}" for d in defects[:50])
+        more = f"\n  ... and {len(defects) - 50} more" if len(defects) > 50 else ""
+        super().__init__(f"cannot load {source}:\n{shown}{more}")
+
+
+# --- reading -------------------------------------------------------------------------------------------------
+
+def load_graph(source: str | os.PathLike[str], *, strict: bool = True, library: bool = True) -> Graph:
+    """Load a graph file, or a template by name (`load_graph("lenet")`).
+
+    With strict=False a document whose values are wrong still loads (as far as it can) so the editor can show
+    the problems on the boxes; malformed JSON always raises.
+    """
+    path = _locate(source)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise GraphFileError(str(path), [f"the file is {size:,} bytes; graph files are at most "
+                                             f"{MAX_FILE_BYTES:,}"])
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise GraphFileError(str(path), [f"cannot read the file: {exc.strerror or exc}"]) from None
+    return loads(raw, str(path), strict=strict, library=library)
+
+
+def _locate(source: str | os.PathLike[str]) -> Path:
+    path = Path(source)
+    if path.exists():
+        return path
+    text = str(source)
+    template = template_path(text) if os.sep not in text and not text.endswith(".json") else None
+    if template is not None:
+        return template
+    names = ", ".join(template_names()) or "none"
+    raise GraphFileError(text, [f"no such file, and no template of that name (templates: {names})"])
+
+
+def loads(raw: str | bytes, source: str = "<text>", *, strict: bool = True, library: bool = True) -> Graph:
+    doc = parse_json(raw, source)
+    reader = Reader(library=library)
+    graph = reader.read(doc)
+    if reader.defects and strict:
+        raise GraphFileError(source, reader.defects)
+    graph.__dict__["load_defects"] = list(reader.defects)
+    return graph
+
+
+def parse_json(raw: str | bytes, source: str) -> Any:
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise GraphFileError(source, [f"the file is not UTF-8 text (byte {exc.start})"]) from None
+    if not raw.strip():
+        raise GraphFileError(source, ["the file is empty"])
+    try:
+        return json.loads(raw, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}"
+        ending = " (the file looks truncated)" if exc.pos >= len(raw.rstrip()) else ""
+        raise GraphFileError(source, [f"not valid JSON at {where}: {exc.msg}{ending}"]) from None
+    except ValueError as exc:  # e.g. an integer of thousands of digits, or NaN/Infinity
+        raise GraphFileError(source, [f"not a usable JSON document: {exc}"]) from None
+    except RecursionError:
+        raise GraphFileError(source, ["the document is nested too deeply"]) from None
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number a graph can use")
+
+
+# --- writing -------------------------------------------------------------------------------------------------
+
+def to_document(graph: Graph) -> dict[str, Any]:
+    """The graph as a JSON-ready dict, keys in a fixed order, defaults left out."""
+    doc: dict[str, Any] = {"format": FORMAT, "version": VERSION, "name": graph.name}
+    for key in ("title", "source", "description"):
+        if getattr(graph, key):
+            doc[key] = getattr(graph, key)
+    if graph.params:
+        doc["params"] = {name: spec.to_json() for name, spec in graph.params.items()}
+    if graph.param_values:
+        doc["values"] = {k: _plain(v) for k, v in graph.param_values.items()}
+    if graph.blocks:
+        doc["blocks"] = {name: _block_document(block) for name, block in graph.blocks.items()}
+    doc.update(_body(graph))
+    if graph.brackets:
+        doc["brackets"] = [{"label": b.label, "nodes": list(b.nodes)} for b in graph.brackets]
+    if graph.training:
+        doc["training"] = graph.training
+    return doc
+
+
+def _block_document(block: Graph) -> dict[str, Any]:
+    doc: dict[str, Any] = {}
+    if block.description:
+        doc["description"] = block.description
+    if block.params:
+        doc["params"] = {name: spec.to_json() for name, spec in block.params.items()}
+    doc.update(_body(block))
+    return doc
+
+
+def _body(graph: Graph) -> dict[str, Any]:
+    nodes = []
+    for node in graph:
+        item: dict[str, Any] = {"name": node.name, "type": node.type}
+        if node.label is not None:
+            item["label"] = node.label
+        if node.repeat != 1:
+            item["repeat"] = node.repeat
+        if node.params:
+            item["params"] = {k: _plain(node.params[k]) for k in _param_order(graph, node.type, node.params)}
+        if node.position is not None:
+            item["position"] = [_number(v) for v in node.position]
+        nodes.append(item)
+    edges = []
+    for edge in graph.edges:
+        item = {"from": edge.src, "to": edge.dst}
+        if edge.port != default_input_port(graph, graph.node(edge.dst).type):
+            item["port"] = edge.port
+        if edge.src_port != default_output_port(graph, graph.node(edge.src).type):
+            item["from_port"] = edge.src_port
+        edges.append(item)
+    return {"nodes": nodes, "edges": edges}
+
+
+def _param_order(graph: Graph, type_name: str, params: dict[str, Any]) -> list[str]:
+    """Parameters in the order the spec declares them, so files diff cleanly whatever order they were set in."""
+    spec = layer_spec(type_name)
+    block = None if spec is not None else find_block(graph, type_name)
+    declared: list[str] = [p.name for p in spec.params] if spec else list(block.params) if block else []
+    return [k for k in declared if k in params] + [k for k in params if k not in declared]
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _number(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else value
+
+
+def dumps(graph: Graph) -> str:
+    return _format(to_document(graph), 0) + "\n"
+
+
+def _format(value: Any, depth: int) -> str:
+    """JSON with two-space indents; a short object or list stays on one line (one node, one edge per line)."""
+    pad, inner = "  " * depth, "  " * (depth + 1)
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        flat = "{" + ", ".join(f"{json.dumps(k, ensure_ascii=False)}: {_format(v, 0)}" for k, v in value.items()) + "}"
+        if len(flat) + len(pad) <= 120 and "\n" not in flat:
+            return flat
+        items = [f"{inner}{json.dumps(k, ensure_ascii=False)}: {_format(v, depth + 1)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(value, list):
+        if all(not isinstance(v, dict | list) for v in value):
+            return "[" + ", ".join(json.dumps(v, ensure_ascii=False) for v in value) + "]"
+        return "[\n" + ",\n".join(inner + _format(v, depth + 1) for v in value) + "\n" + pad + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def save_graph(graph: Graph, path: str | os.PathLike[str]) -> Path:
+    """Write atomically: a temporary file in the same folder, flushed to disk, then renamed over the target,
+    so an interrupted save leaves the previous file intact."""
+    target = Path(path)
+    if not target.name.endswith(".json"):
+        target = target.with_name(target.name + SUFFIX)
+    atomic_write(target, dumps(graph).encode("utf-8"))
+    return target
+
+
+def atomic_write(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+

@@ -1,0 +1,65 @@
+"""Text and JSON reports of a graph for the command line: `validate` and `info`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graph.inference import Analysis
+from graph.model import Graph
+from graph.tensor import format_shape
+
+
+def validation_json(graph: Graph, analysis: Analysis) -> dict[str, Any]:
+    return {"graph": graph.name, "valid": analysis.ok, "problems": [p.to_json() for p in analysis.problems]}
+
+
+def validation_text(graph: Graph, analysis: Analysis) -> str:
+    lines = [str(p) for p in analysis.problems]
+    errors, warnings = len(analysis.errors), len(analysis.problems) - len(analysis.errors)
+    if errors:
+        lines.append(f"{graph.name}: {errors} error(s), {warnings} warning(s)")
+    else:
+        extra = f", {warnings} warning(s)" if warnings else ""
+        lines.append(f"{graph.name}: valid ({len(graph)} nodes, {analysis.parameters:,} parameters{extra})")
+    return "\n".join(lines)
+
+
+def info_json(graph: Graph, analysis: Analysis) -> dict[str, Any]:
+    nodes = []
+    for node in graph:
+        info = analysis.nodes.get(node.name)
+        output = info.output if info else None
+        nodes.append({
+            "name": node.name,
+            "type": node.type,
+            "output_shape": list(output.shape) if output else None,
+            "parameters": info.parameters if info else None,
+            "repeat": info.copies if info else None,
+        })
+    return {
+        "name": graph.name,
+        "title": graph.title,
+        "valid": analysis.ok,
+        "parameters": analysis.parameters,
+        "trainable_parameters": analysis.parameters,
+        "nodes": nodes,
+        "problems": [p.to_json() for p in analysis.problems],
+    }
+
+
+def info_text(graph: Graph, analysis: Analysis) -> str:
+    rows = [("name", "type", "output", "parameters")]
+    for item in info_json(graph, analysis)["nodes"]:
+        shape = format_shape(tuple(item["output_shape"])) if item["output_shape"] is not None else "?"
+        count = f"{item['parameters']:,}" if item["parameters"] is not None else "?"
+        kind = item["type"] + (f" ×{item['repeat']}" if item["repeat"] and item["repeat"] > 1 else "")
+        rows.append((item["name"], kind, shape, count))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = [f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]:>{widths[3]}}" for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    title = f"{graph.name}" + (f" — {graph.title}" if graph.title else "")
+    lines[:0] = [title, ""]
+    lines += ["", f"total parameters: {analysis.parameters:,} (trainable: {analysis.parameters:,})"]
+    if analysis.problems:
+        lines += ["", *[str(p) for p in analysis.problems]]
+    return "\n".join(lines)

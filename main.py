@@ -26,8 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_report(command: str, source: str, as_json: bool) -> int:
-    from graph import GraphFileError, load_graph
-    from graph import report
+    from graph import GraphFileError, load_graph, report
 
     try:
         graph = load_graph(source)

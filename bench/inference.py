@@ -6,9 +6,8 @@ Reference: the same network as torch modules, its shapes propagated by a forward
 
 from __future__ import annotations
 
-from graph import Graph
-
 from bench.timing import Row, best_of
+from graph import Graph
 
 CHANNELS, SIZE = 16, 32
 UNIT = 7  # nodes per residual unit: conv, batchnorm, relu, conv, batchnorm, +, relu
@@ -56,6 +55,11 @@ def torch_reference(graph: Graph):  # -> callable running the meta-device forwar
     return forward
 
 
+def _edit_one_node(graph: Graph, name: str):  # -> a setup function changing one node before each timed run
+    kernels = iter([1, 3] * 10)
+    return lambda: graph.set_param(name, "kernel_size", next(kernels))
+
+
 def run() -> list[Row]:
     rows = []
     for nodes in (100, 1_000, 5_000):
@@ -64,9 +68,7 @@ def run() -> list[Row]:
         reference_ms = best_of(torch_reference(graph), repeats=3)
         full_ms = best_of(graph.analyze, repeats=5, setup=graph.touch)
         middle = graph.nodes[len(graph) // 2 // UNIT * UNIT + 1].name  # a conv in the middle of the chain
-        kernel = iter([1, 3] * 10)
-        edit_ms = best_of(graph.analyze, repeats=5,
-                          setup=lambda: graph.set_param(middle, "kernel_size", next(kernel)))
+        edit_ms = best_of(graph.analyze, repeats=5, setup=_edit_one_node(graph, middle))
         budget = 100.0 if nodes <= 1_000 else None
         rows.append(Row("shape inference + validation", f"{len(graph):,} nodes", full_ms,
                         "torch meta forward", reference_ms, budget))

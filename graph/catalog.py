@@ -126,9 +126,9 @@ def _coerce_size(spec: ParamSpec, value: Any) -> int | str | tuple[int, ...]:
         return value
     if _is_int(value) and _in_range(spec, value):
         return value
-    if isinstance(value, list | tuple) and len(value) == spec.arity and spec.arity > 1:
-        if all(_is_int(v) and _in_range(spec, v) for v in value):
-            return tuple(value)
+    sized = isinstance(value, list | tuple) and len(value) == spec.arity and spec.arity > 1
+    if sized and all(_is_int(v) and _in_range(spec, v) for v in value):
+        return tuple(value)
     raise ParamError(f"must be {spec.expected()}")
 
 

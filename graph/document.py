@@ -115,7 +115,8 @@ class Reader:
             self.defect(path, "a meta-parameter name must be a word (letters, digits, _)")
             return None
         if not isinstance(decl, dict):
-            self.defect(path, f"must be an object such as {{\"type\": \"int\", \"default\": 1}}, not {_json_type(decl)}")
+            example = '{"type": "int", "default": 1}'
+            self.defect(path, f"must be an object such as {example}, not {_json_type(decl)}")
             return None
         self._unknown_keys(decl, PARAM_DECL_KEYS, path)
         kind = decl.get("type")

@@ -92,9 +92,10 @@ def _check(node: ast.AST, text: str) -> None:
             raise ExpressionError(f"'{text}' uses something other than arithmetic")
         if isinstance(child, ast.Constant) and not isinstance(child.value, int | float):
             raise ExpressionError(f"'{text}' contains {child.value!r}, which is not a number")
-        if isinstance(child, ast.Call):
-            if not isinstance(child.func, ast.Name) or child.func.id not in _FUNCTIONS or child.keywords:
-                raise ExpressionError(f"'{text}' calls a function other than min, max or abs")
+        allowed_call = isinstance(child, ast.Call) and isinstance(child.func, ast.Name) \
+            and child.func.id in _FUNCTIONS and not child.keywords
+        if isinstance(child, ast.Call) and not allowed_call:
+            raise ExpressionError(f"'{text}' calls a function other than min, max or abs")
         if isinstance(child, ast.BinOp) and type(child.op) not in _BINARY:
             raise ExpressionError(f"'{text}' uses an operator other than + - * / // % **")
 

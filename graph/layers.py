@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from graph import shapes
 from graph.catalog import (
-    BOOL, CHOICE, FLOAT, INT, LARGEST, SHAPE, SIZE, LayerSpec, ParamSpec, PortSpec,
+    BOOL,
+    CHOICE,
+    FLOAT,
+    INT,
+    LARGEST,
+    SHAPE,
+    SIZE,
+    LayerSpec,
+    ParamSpec,
+    PortSpec,
 )
 
 LINEAR = "linear"

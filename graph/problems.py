@@ -7,6 +7,29 @@ from dataclasses import dataclass, field
 ERROR = "error"
 WARNING = "warning"
 
+# Every code a problem can carry, with what it means (the editor groups and explains problems by code).
+CODES: dict[str, str] = {
+    "no-input": "the graph (or block) has no input node",
+    "no-output": "the graph (or block) has no output node",
+    "unknown-type": "a node's type is neither a layer of the catalogue nor a block",
+    "undefined-block": "a node uses a block that is not defined in the file or the library",
+    "unknown-port": "an edge enters a port the node's type does not have",
+    "unconnected": "a required input port has no edge",
+    "arity": "a port receives too many edges, or a sum or concat too few",
+    "cycle": "the node lies on a cycle",
+    "unreachable": "no data reaches the node from any input",
+    "dead-end": "the node's result reaches no output (a warning)",
+    "unknown-param": "a meta-parameter the node's type does not have",
+    "param-type": "a meta-parameter value of the wrong type",
+    "param-range": "a meta-parameter value outside its allowed range",
+    "expression": "an expression that cannot be evaluated",
+    "graph-param": "a graph meta-parameter (template knob) with a bad value",
+    "repeat": "a repeat ×N on a node that cannot be replicated in series",
+    "shape": "the incoming shapes do not fit the layer",
+    "rank": "the incoming tensor has the wrong number of dimensions",
+    "dtype": "token ids where float values are needed, or the reverse",
+}
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -21,6 +44,10 @@ class Problem:
     port: str | None = None
     severity: str = ERROR
     path: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if self.code not in CODES:
+            raise ValueError(f"undocumented problem code '{self.code}'")
 
     @property
     def is_error(self) -> bool:

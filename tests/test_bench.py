@@ -1,0 +1,22 @@
+"""The benchmark's graphs are what they claim: valid, and shaped like the torch reference they are timed against.
+(Speed itself is measured by `python -m bench`, never asserted here.)"""
+
+from __future__ import annotations
+
+from bench.inference import UNIT, residual_graph, torch_reference
+from bench.timing import Row, table
+
+
+def test_benchmark_graph_matches_its_torch_reference() -> None:
+    graph = residual_graph(100)
+    analysis = graph.analyze()
+    assert analysis.ok
+    assert (len(graph) - 4) % UNIT == 0
+    assert torch_reference(graph)() == (1, *analysis.nodes["Y"].output.shape)
+
+
+def test_table_reports_speed_up_and_budget() -> None:
+    text = table([Row("x", "10 nodes", 2.0, "ref", 8.0, 5.0), Row("y", "20 nodes", 4.0, "ref", 2.0, 3.0)])
+    lines = text.splitlines()
+    assert "4.0x" in lines[2] and lines[2].rstrip().endswith("yes")
+    assert "0.5x" in lines[3] and lines[3].rstrip().endswith("NO")

@@ -1,0 +1,54 @@
+"""The architecture's boundaries: graph/ imports neither Qt nor torch; runtime/ never imports Qt."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FORBIDDEN = {"graph": ("torch", "PySide6", "pyqtgraph", "shiboken6"), "runtime": ("PySide6", "pyqtgraph", "shiboken6")}
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_no_forbidden_import_in_source(package: str) -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(imported_modules(path) & set(FORBIDDEN[package]))
+        for path in (ROOT / package).rglob("*.py")
+    }
+    assert not {k: v for k, v in offenders.items() if v}
+
+
+def test_graph_loads_and_validates_without_torch_or_qt() -> None:
+    """Import every graph module, load and validate a template, and check nothing heavy came along."""
+    code = (
+        "import sys, pkgutil, importlib, graph\n"
+        "for m in pkgutil.iter_modules(graph.__path__): importlib.import_module('graph.' + m.name)\n"
+        "g = graph.load_graph('lenet'); assert g.analyze().ok\n"
+        "heavy = [m for m in ('torch', 'PySide6', 'pyqtgraph') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+def test_cli_commands_do_not_import_torch_or_qt() -> None:
+    code = (
+        "import sys, main\n"
+        "assert main.main(['validate', 'mlp']) == 0\n"
+        "assert 'torch' not in sys.modules and 'PySide6' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True)

@@ -44,8 +44,15 @@ class Reader:
         graph.title = self._text(doc, "title", "")
         graph.source = self._text(doc, "source", "")
         graph.description = self._text(doc, "description", "", limit=10_000)
-        for name, block_doc in self._object(doc, "blocks", "").items():
-            self._read_block(graph, name, block_doc)
+        declared = [(name, block_doc) for name, block_doc in self._object(doc, "blocks", "").items()
+                    if self._declare_block(graph, name, block_doc)]
+        # Every block is declared, then every block's nodes (which make its ports) are read before any edge,
+        # so blocks may use one another in any order.
+        for name, block_doc in declared:
+            self._read_nodes(graph.blocks[name], block_doc, f"blocks.{name}", in_block=True)
+        for name, block_doc in declared:
+            self._read_edges(graph.blocks[name], block_doc, f"blocks.{name}")
+            graph.blocks[name].touch()
         graph.params = self._read_param_decls(doc.get("params"), "params")
         graph.param_values = self._read_values(graph, doc.get("values"))
         self._read_body(graph, doc, "", in_block=False)
@@ -157,28 +164,34 @@ class Reader:
         return kept
 
     # --- nodes and edges -------------------------------------------------------------------------------------
-    def _read_block(self, graph: Graph, name: str, doc: Any) -> None:
+    def _declare_block(self, graph: Graph, name: str, doc: Any) -> bool:
+        """Register a block with its meta-parameters (its body is read once every block is declared)."""
         path = f"blocks.{name}"
         if not NAME_PATTERN.match(name.replace("-", "_")):
             self.defect(path, "a block name must be a word (letters, digits, - and _)")
-            return
+            return False
         if layer_spec(canonical_type(name)) is not None:
             self.defect(path, f"'{name}' is the name of a layer type; give the block another name")
-            return
+            return False
         if not isinstance(doc, dict):
             self.defect(path, f"must be an object with nodes and edges, not {_json_type(doc)}")
-            return
+            return False
         self._unknown_keys(doc, BLOCK_KEYS, path)
         block = Graph(name, blocks=graph.blocks)
         block.description = self._text(doc, "description", path, limit=10_000)
         block.params = self._read_param_decls(doc.get("params"), f"{path}.params")
-        graph.blocks[name] = block  # registered before its body so blocks may be used in any order
-        self._read_body(block, doc, path, in_block=True)
-        block.touch()
+        graph.blocks[name] = block
+        return True
 
     def _read_body(self, graph: Graph, doc: dict[str, Any], path: str, in_block: bool) -> None:
+        self._read_nodes(graph, doc, path, in_block)
+        self._read_edges(graph, doc, path)
+
+    def _read_nodes(self, graph: Graph, doc: dict[str, Any], path: str, in_block: bool) -> None:
         for index, node_doc in enumerate(self._list(doc, "nodes", path)):
             self._read_node(graph, node_doc, _join(path, f"nodes[{index}]"), in_block)
+
+    def _read_edges(self, graph: Graph, doc: dict[str, Any], path: str) -> None:
         for index, edge_doc in enumerate(self._list(doc, "edges", path)):
             self._read_edge(graph, edge_doc, _join(path, f"edges[{index}]"))
 
@@ -210,7 +223,8 @@ class Reader:
             self.defect(f"{path}.label", "must be a text of at most 100 characters")
             label = None
         position = self._position(doc.get("position"), f"{path}.position")
-        graph.add(type_name, name, repeat=repeat, label=label, position=position, **params)
+        graph.add(type_name, name, repeat=repeat, label=label, position=position)
+        graph.node(name).params.update(params)  # not as keywords: a key such as 'name' would clash with add's
 
     def _check_type_and_params(self, graph: Graph, type_name: str, params: dict[str, Any], path: str,
                                allow_expr: bool) -> None:
@@ -308,6 +322,9 @@ class Reader:
     def _connect(self, graph: Graph, src: str, dst: str, port: str | None, src_port: str | None, path: str) -> None:
         known_in = input_ports(graph, graph.node(dst).type)
         known_out = output_ports(graph, graph.node(src).type)
+        if known_in is not None and not known_in:
+            self.defect(f"{path}.to", f"'{dst}' has no input port; nothing can be wired into it")
+            return
         if known_in is not None and port is not None and port not in known_in:
             self.defect(f"{path}.port", f"'{dst}' has no input port '{port}' (ports: {', '.join(known_in)})")
             return

@@ -46,6 +46,10 @@ def _modulo(a: Number, b: Number) -> Number:
 def _power(a: Number, b: Number) -> Number:
     if abs(b) > 64 or (abs(a) > 1 and abs(b) * math.log2(abs(a)) > 60):
         raise ExpressionError(f"{a}**{b} is too large")
+    if a == 0 and b < 0:
+        raise ExpressionError(f"{a}**{b} divides by zero")
+    if a < 0 and not float(b).is_integer():
+        raise ExpressionError(f"({a})**{b} is not a real number")
     return a**b
 
 
@@ -98,6 +102,10 @@ def _check(node: ast.AST, text: str) -> None:
             raise ExpressionError(f"'{text}' calls a function other than min, max or abs")
         if isinstance(child, ast.BinOp) and type(child.op) not in _BINARY:
             raise ExpressionError(f"'{text}' uses an operator other than + - * / // % **")
+        if isinstance(child, ast.UnaryOp) and not isinstance(child.op, ast.USub | ast.UAdd | ast.Not):
+            raise ExpressionError(f"'{text}' uses an operator other than - + not")
+        if isinstance(child, ast.Compare) and any(type(op) not in _COMPARE for op in child.ops):
+            raise ExpressionError(f"'{text}' compares with something other than == != < <= > >=")
 
 
 def names(text: str) -> set[str]:
@@ -122,6 +130,23 @@ def evaluate(text: str, scope: Mapping[str, Number]) -> Number:
     return value
 
 
+def _number(name: str, value: object) -> Number:
+    # A meta-parameter may hold a list or a text (kernel_size=[3, 5], mode='max'): arithmetic on it would
+    # repeat sequences (`k*10**9` allocates without end), so only numbers enter an expression.
+    if not isinstance(value, int | float):
+        raise ExpressionError(f"'{name}' is {value!r}, not a number")
+    return value
+
+
+def _boolean(is_and: bool, values: list[ast.expr], scope: Mapping[str, Number]) -> Number:
+    """`and`/`or` as in Python: the first operand that decides, so `hidden or 4*D` gives a number."""
+    for node in values[:-1]:
+        value = _eval(node, scope)
+        if bool(value) != is_and:
+            return value
+    return _eval(values[-1], scope)
+
+
 def _eval(node: ast.expr, scope: Mapping[str, Number]) -> Number:
     match node:
         case ast.Constant(value=value):
@@ -130,7 +155,7 @@ def _eval(node: ast.expr, scope: Mapping[str, Number]) -> Number:
             if name not in scope:
                 known = ", ".join(sorted(scope)) or "none"
                 raise ExpressionError(f"unknown name '{name}' (known here: {known})")
-            return scope[name]
+            return _number(name, scope[name])
         case ast.BinOp(left=left, op=op, right=right):
             return _BINARY[type(op)](_eval(left, scope), _eval(right, scope))
         case ast.UnaryOp(op=ast.USub(), operand=operand):
@@ -139,10 +164,8 @@ def _eval(node: ast.expr, scope: Mapping[str, Number]) -> Number:
             return +_eval(operand, scope)
         case ast.UnaryOp(op=ast.Not(), operand=operand):
             return not _eval(operand, scope)
-        case ast.BoolOp(op=ast.And(), values=values):
-            return all(_eval(v, scope) for v in values)
-        case ast.BoolOp(op=ast.Or(), values=values):
-            return any(_eval(v, scope) for v in values)
+        case ast.BoolOp(op=op, values=values):
+            return _boolean(isinstance(op, ast.And), values, scope)
         case ast.Compare(left=left, ops=ops, comparators=rights):
             current = _eval(left, scope)
             for op, right in zip(ops, rights, strict=True):

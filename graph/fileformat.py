@@ -19,6 +19,8 @@ from graph.registry import layer_spec
 from graph.resolve import default_input_port, default_output_port, find_block
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_DIGITS = 100
+MAX_DEPTH = 32  # a graph document nests about 8 levels deep
 
 
 class GraphFileError(Exception):
@@ -83,19 +85,41 @@ def parse_json(raw: str | bytes, source: str) -> Any:
     if not raw.strip():
         raise GraphFileError(source, ["the file is empty"])
     try:
-        return json.loads(raw, parse_constant=_refuse_constant)
+        doc = json.loads(raw, parse_constant=_refuse_constant, parse_int=_parse_int)
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno}, column {exc.colno}"
         ending = " (the file looks truncated)" if exc.pos >= len(raw.rstrip()) else ""
         raise GraphFileError(source, [f"not valid JSON at {where}: {exc.msg}{ending}"]) from None
-    except ValueError as exc:  # e.g. an integer of thousands of digits, or NaN/Infinity
+    except ValueError as exc:  # an integer of hundreds of digits, or NaN/Infinity
         raise GraphFileError(source, [f"not a usable JSON document: {exc}"]) from None
     except RecursionError:
         raise GraphFileError(source, ["the document is nested too deeply"]) from None
+    if _depth(doc) > MAX_DEPTH:  # what reads, shows and copies a document may then recurse without fear
+        raise GraphFileError(source, [f"the document is nested too deeply (more than {MAX_DEPTH} levels)"])
+    return doc
+
+
+def _depth(doc: Any) -> int:
+    """How deeply lists and objects nest in a parsed document, found without recursion."""
+    deepest, stack = 0, [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            deepest = max(deepest, depth)
+            stack.extend((v, depth + 1) for v in (value.values() if isinstance(value, dict) else value))
+    return deepest
 
 
 def _refuse_constant(name: str) -> None:
     raise ValueError(f"{name} is not a number a graph can use")
+
+
+def _parse_int(text: str) -> int:
+    # No size anyone builds has more than a few digits; refusing long ones early also keeps Python's own
+    # limit on converting long digit strings (and its advice about sys) out of the message.
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        raise ValueError(f"an integer of {len(text.lstrip('-')):,} digits ({text[:12]}…) is far too large")
+    return int(text)
 
 
 # --- writing -------------------------------------------------------------------------------------------------

@@ -8,11 +8,13 @@ instance is inferred by analysing the block's inside with the instance's meta-pa
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 from graph.catalog import LayerSpec
 from graph.expressions import ExpressionError, evaluate
+from graph.library import library_blocks
 from graph.model import Edge, Graph, Node
 from graph.problems import Problem, ShapeError
 from graph.resolve import block_outputs, resolve
@@ -21,6 +23,16 @@ from graph.validation import check_structure, who
 from graph.values import describe, resolve_values
 
 Ports = dict[str, list[TensorType]]
+MAX_NESTING = 32  # blocks inside blocks; far beyond any real network, well within Python's recursion limit
+_DEPTH: ContextVar[int] = ContextVar("block_depth", default=0)  # nesting of the block being analysed
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One copy of a repeated node as inferred: the types it receives and, for a block, its inside."""
+
+    inputs: Ports
+    inner: Analysis | None = None
 
 
 @dataclass
@@ -34,7 +46,17 @@ class NodeInfo:
     parameters: int
     values: dict[str, Any]
     copies: int = 1
-    inner: Analysis | None = None  # a block instance's inside (its first copy)
+    # The copies as inferred, up to the first that maps its input type to itself: every later copy equals it.
+    stages: list[Stage] = field(default_factory=list)
+
+    @property
+    def inner(self) -> Analysis | None:
+        """A block instance's inside (its first copy)."""
+        return self.stages[0].inner if self.stages else None
+
+    def stage(self, index: int) -> Stage:
+        """Copy `index` (from 0) of a repeated node."""
+        return self.stages[min(index, len(self.stages) - 1)]
 
     @property
     def output(self) -> TensorType | None:
@@ -75,7 +97,7 @@ class _Failed(Exception):
 
 def analyze(graph: Graph) -> Analysis:
     """Analyse a top-level graph; the result is kept until the graph or one of its blocks changes."""
-    key = (graph.revision, _blocks_key(graph))
+    key = (graph.revision, _blocks_key(graph), _blocks_key_of(library_blocks()))
     cached = graph.__dict__.get("_analysis")
     if cached is not None and cached[0] == key:
         return cached[1]
@@ -87,7 +109,17 @@ def analyze(graph: Graph) -> Analysis:
 
 
 def _blocks_key(graph: Graph) -> tuple[tuple[str, int], ...]:
-    return tuple((name, block.revision) for name, block in graph.blocks.items())
+    return _blocks_key_of(graph.blocks)
+
+
+def _blocks_key_of(blocks: Mapping[str, Graph]) -> tuple[tuple[str, int], ...]:
+    return tuple((name, block.revision) for name, block in blocks.items())
+
+
+def _target_key(graph: Graph, type_name: str) -> tuple[int, int, tuple[tuple[str, int], ...]] | None:
+    """Which block a node's type refers to and in which state: a node memo must not outlive a block edit."""
+    target = resolve(graph, type_name)
+    return (id(target), target.revision, _blocks_key(target)) if isinstance(target, Graph) else None
 
 
 def graph_scope(graph: Graph) -> tuple[dict[str, Any], list[Problem]]:
@@ -107,22 +139,26 @@ def _analyze(graph: Graph, scope: Mapping[str, Any], given: Mapping[str, TensorT
     problems = structure.problems
     skip = structure.blocked | {p.node for p in problems if p.is_error and p.node}
     infos: dict[str, NodeInfo] = {}
+    alone = True  # whether nodes that cannot be computed still report their own bad values
     if given is not None:
         scope, bind_problems = _bind_block_inputs(graph, scope, given, infos)
         problems += bind_problems
+        skip |= {p.node for p in bind_problems}  # an input that does not match is reported once, not inferred
+        alone = not bind_problems  # else the shape symbols are unbound, and every use of them would say so
     # Between two analyses of the same graph most nodes are unchanged: reuse a node's result when its type,
     # meta-parameters, repeat, scope and incoming types are all the same as last time.
     memo = graph.__dict__.setdefault("_node_memo", {}) if given is None else {}
     fresh_memo: dict[str, tuple[Any, NodeInfo]] = {}
     frozen_scope = tuple(sorted(scope.items()))
     for name in structure.order:
-        if name in infos or name in skip:
+        if name in infos or name in structure.blocked:
             continue
         node = graph.node(name)
-        incoming = _gather(structure.incoming[name], infos)
-        if incoming is None:
+        incoming = None if name in skip else _gather(structure.incoming[name], infos)
+        if incoming is None:  # not computable, yet its own bad values are worth showing now
+            problems += _own_problems(graph, node, scope) if alone and node.type != "input" else []
             continue
-        key = (node.type, _freeze(node.params), node.repeat, frozen_scope,
+        key = (node.type, _target_key(graph, node.type), _freeze(node.params), node.repeat, frozen_scope,
                tuple((port, tuple(types)) for port, types in incoming.items()))
         previous = memo.get(name)
         if previous is not None and previous[0] == key:
@@ -137,6 +173,18 @@ def _analyze(graph: Graph, scope: Mapping[str, Any], given: Mapping[str, TensorT
     if given is None:
         graph.__dict__["_node_memo"] = fresh_memo
     return Analysis(problems, infos)
+
+
+def _own_problems(graph: Graph, node: Node, scope: Mapping[str, Any]) -> list[Problem]:
+    """The problems of a node's own meta-parameters and repeat, for a node whose inputs are not known."""
+    target = resolve(graph, node.type)
+    specs = target._by_name if isinstance(target, LayerSpec) else target.params
+    problems = resolve_values(specs, node.params, scope, who(node), node.name)[1]
+    try:
+        _copies(node, scope)
+    except _Failed as failed:
+        problems += failed.problems
+    return problems
 
 
 def _freeze(value: Any) -> Any:
@@ -209,8 +257,8 @@ def _infer_node(graph: Graph, node: Node, scope: Mapping[str, Any], incoming: Po
             raise _Failed(problems)
         def step(ports: Ports) -> tuple[dict[str, TensorType], int, Analysis | None]:
             return _instance(target, node, values, ports)
-    outputs, count, inner = _run_copies(node, step, incoming, copies)
-    return NodeInfo(node.name, node.type, incoming, outputs, count, values, copies, inner)
+    outputs, count, stages = _run_copies(node, step, incoming, copies)
+    return NodeInfo(node.name, node.type, incoming, outputs, count, values, copies, stages)
 
 
 def _copies(node: Node, scope: Mapping[str, Any]) -> int:
@@ -228,28 +276,29 @@ def _copies(node: Node, scope: Mapping[str, Any]) -> int:
 Step = Callable[[Ports], tuple[dict[str, TensorType], int, "Analysis | None"]]
 
 
-def _run_copies(node: Node, step: Step, incoming: Ports, copies: int) -> tuple[dict[str, TensorType], int, Any]:
+def _run_copies(node: Node, step: Step, incoming: Ports, copies: int
+                ) -> tuple[dict[str, TensorType], int, list[Stage]]:
     """Apply the node `copies` times in series, each copy with its own parameters."""
     if copies > 1 and (len(incoming) != 1 or sum(len(v) for v in incoming.values()) != 1):
         raise _Failed([Problem("repeat", f"{who(node)} is repeated ×{copies} but has several inputs: only a "
                                "node with one input and one output can be replicated in series", node.name)])
-    current, total, first_inner = incoming, 0, None
+    current, total, stages = incoming, 0, []
     for index in range(copies):
         try:
             outputs, count, inner = step(current)
         except ShapeError as exc:
             copy = f" (copy {index + 1} of {copies})" if copies > 1 else ""
             raise _Failed([Problem(exc.code, f"{who(node)}{copy} {exc.message}", node.name, exc.port)]) from None
-        first_inner = first_inner if index else inner
+        stages.append(Stage(current, inner))
         total += count
         if index == copies - 1:
-            return outputs, total, first_inner
+            return outputs, total, stages
         if len(outputs) != 1:
             raise _Failed([Problem("repeat", f"{who(node)} is repeated ×{copies} but has several outputs",
                                    node.name)])
         following = {next(iter(current)): [next(iter(outputs.values()))]}
         if following == current:  # a fixed point: every further copy gives the same type and count
-            return outputs, total + count * (copies - 1 - index), first_inner
+            return outputs, total + count * (copies - 1 - index), stages
         current = following
     raise AssertionError("unreachable")
 
@@ -262,7 +311,13 @@ def _instance(block: Graph, node: Node, values: Mapping[str, Any], ports: Ports
     cache = block.__dict__.setdefault("_instance_cache", {})
     inner = cache.get(key)
     if inner is None:
-        inner = _analyze(block, values, given)
+        _check_nesting(block, node)
+        depth = _DEPTH.get()
+        token = _DEPTH.set(depth + 1)
+        try:
+            inner = _analyze(block, values, given)
+        finally:
+            _DEPTH.reset(token)
         if len(cache) > 256:
             cache.clear()
         cache[key] = inner
@@ -273,3 +328,29 @@ def _instance(block: Graph, node: Node, values: Mapping[str, Any], ports: Ports
     outputs = {name: inner.nodes[name].outputs["y"] for name in block_outputs(block)}
     return outputs, inner.parameters, inner
 
+
+def _check_nesting(block: Graph, node: Node) -> None:
+    loop = _self_use(block)
+    if loop:
+        raise _Failed([Problem("recursive-block", f"{who(node)} uses block '{block.name}', which contains itself "
+                               f"({' → '.join(loop)}): a block cannot be built from itself", node.name)])
+    if _DEPTH.get() >= MAX_NESTING:
+        raise _Failed([Problem("nesting", f"{who(node)} is a block inside {MAX_NESTING} levels of blocks: "
+                               "nest blocks less deeply", node.name)])
+
+
+def _self_use(block: Graph) -> list[str]:
+    """The chain of block names through which a block contains itself (`b → c → b`), or [] when it does not.
+    Walked with a stack, not by recursion, so a file nesting blocks thousands deep cannot exhaust Python's."""
+    seen: set[int] = set()
+    stack: list[tuple[Graph, list[str]]] = [(block, [block.name])]
+    while stack:
+        current, trail = stack.pop()
+        for node in current:
+            inner = resolve(current, node.type)
+            if inner is block:
+                return [*trail, node.type]
+            if isinstance(inner, Graph) and id(inner) not in seen:
+                seen.add(id(inner))
+                stack.append((inner, [*trail, node.type]))
+    return []

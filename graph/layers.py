@@ -94,7 +94,7 @@ def _pool(n: int, kind: str) -> LayerSpec:
     what = "the largest value" if kind == "max" else "the average"
     return LayerSpec(
         name, POOLING, f"Keeps {what} of each local window, shrinking the {'image' if n == 2 else 'sequence'}.",
-        shapes.pool(n, kind), _pool_params(n, kind == "max"), prefix=f"{kind}pool",
+        shapes.pool(n), _pool_params(n, kind == "max"), prefix=f"{kind}pool",
         aliases=(f"{kind}pool-2d", f"{kind}pool2d") if n == 2 else (f"{kind}pool1d",))
 
 

@@ -17,6 +17,7 @@ import networkx as nx
 
 from graph.catalog import ParamSpec
 from graph.events import Events
+from graph.registry import canonical_type
 
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 NODE_FIELDS = ("name", "repeat", "label", "position")
@@ -125,9 +126,11 @@ class Graph:
     # --- editing ---------------------------------------------------------------------------------------------
     def add(self, type: str, name: str | None = None, *, repeat: int | str = 1, label: str | None = None,
             position: tuple[float, float] | None = None, **params: Any) -> str:
-        """Add a node of a layer type (or a block name) and return its name (`conv1`, `fc2`, `X`)."""
+        """Add a node of a layer type (or a block name) and return its name (`conv1`, `fc2`, `X`). A former
+        name of a layer type (`linear`, `conv2d`) is stored as the current one, as the file reader does."""
         from graph.resolve import name_prefix  # late import: resolve reads blocks, which are Graphs
 
+        type = canonical_type(type)
         if name is None:
             name = self.unique_name(name_prefix(self, type))
         self.check_name(name)
@@ -158,7 +161,8 @@ class Graph:
         src_port = src_port or default_output_port(self, src_node.type)
         known_in, known_out = input_ports(self, dst_node.type), output_ports(self, src_node.type)
         if known_in is not None and port not in known_in:
-            raise GraphError(f"{dst_node.type} '{dst}' has no input port '{port}' (ports: {', '.join(known_in)})")
+            raise GraphError(f"{dst_node.type} '{dst}' has no input port '{port}' "
+                             f"(ports: {', '.join(known_in) or 'none'})")
         if known_out is not None and src_port not in known_out:
             raise GraphError(f"{src_node.type} '{src}' has no output port '{src_port}' "
                              f"(ports: {', '.join(known_out) or 'none'})")

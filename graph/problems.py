@@ -17,6 +17,8 @@ CODES: dict[str, str] = {
     "unconnected": "a required input port has no edge",
     "arity": "a port receives too many edges, or a sum or concat too few",
     "cycle": "the node lies on a cycle",
+    "recursive-block": "a block that contains itself, directly or through other blocks",
+    "nesting": "blocks nested deeper than the supported limit",
     "unreachable": "no data reaches the node from any input",
     "dead-end": "the node's result reaches no output (a warning)",
     "unknown-param": "a meta-parameter the node's type does not have",

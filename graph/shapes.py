@@ -151,7 +151,7 @@ def dropout_2d(p: Params, inputs: Inputs) -> Result:
 
 # --- pooling -------------------------------------------------------------------------------------------------
 
-def pool(n: int, kind: str):
+def pool(n: int):
     def rule(p: Params, inputs: Inputs) -> Result:
         t = single(inputs)
         needs_float(t)
@@ -163,8 +163,8 @@ def pool(n: int, kind: str):
         sizes = []
         for axis, length, ki, si, pi, di in zip(_AXES[n], t.shape[1:], k, s, pad, d, strict=True):
             effective = di * (ki - 1) + 1
-            if (kind == "max" and 2 * pi > effective) or (kind == "avg" and 2 * pi > ki):
-                raise ShapeError(f"has padding={pi}, more than half its kernel ({effective})")
+            if 2 * pi > ki:  # torch bounds the padding by the kernel size, dilation not counted
+                raise ShapeError(f"has padding={pi}, more than half its kernel size ({ki})")
             sizes.append(_pool_length(length, effective, si, pi, p["ceil_mode"], axis, t))
         return TensorType((t.shape[0], *sizes)), 0
     return rule
@@ -175,7 +175,7 @@ def _pool_length(length: int, effective: int, s: int, pad: int, ceil_mode: bool,
     out = (-(-span // s) if ceil_mode else span // s) + 1
     if ceil_mode and (out - 1) * s >= length + pad:
         out -= 1  # the last window must start inside the input (or its left padding), as torch requires
-    if out < 1 or span < 0:
+    if out < 1:  # with ceil_mode torch accepts a window wider than the input, as long as one window remains
         raise ShapeError(f"has a window of {effective} along the {axis}, larger than the padded input "
                          f"({length + 2 * pad}) it receives ({format_shape(t.shape)})")
     return out

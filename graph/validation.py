@@ -11,7 +11,7 @@ from graph.catalog import LayerSpec
 from graph.model import Edge, Graph, Node
 from graph.problems import WARNING, Problem
 from graph.registry import layer_types, suggest
-from graph.resolve import block_inputs, resolve
+from graph.resolve import block_inputs, output_ports, resolve
 
 
 def who(node: Node) -> str:
@@ -41,11 +41,13 @@ def check_structure(graph: Graph, top_level: bool = True) -> Structure:
             blocked.add(node.name)
     problems += _check_ends(graph, top_level)
     ports_by_type: dict[str, list[tuple[str, bool, bool, int]]] = {}
+    outputs_by_type: dict[str, list[str] | None] = {}
     for node in graph:
         if node.name not in blocked:
             if node.type not in ports_by_type:
                 ports_by_type[node.type] = _ports_of(graph, node)
             problems += _check_ports(node, ports_by_type[node.type], incoming[node.name])
+            problems += _check_sources(graph, node, incoming[node.name], blocked, outputs_by_type)
     try:
         order = list(nx.topological_sort(graph.structure))
     except nx.NetworkXUnfeasible:  # only graphs with a cycle pay for finding the cycles
@@ -112,6 +114,24 @@ def _check_ports(node: Node, ports: list[tuple[str, bool, bool, int]], incoming:
         elif not variadic and count > 1:
             problems.append(Problem("arity", f"port '{name}' of {who(node)} receives {count} edges; it takes one",
                                     node.name, name))
+    return problems
+
+
+def _check_sources(graph: Graph, node: Node, incoming: list[Edge], blocked: set[str],
+                   outputs_by_type: dict[str, list[str] | None]) -> list[Problem]:
+    """Edges leaving an output port their source does not have (a block whose output node was renamed)."""
+    problems = []
+    for edge in incoming:
+        if edge.src in blocked:
+            continue
+        source = graph.node(edge.src)
+        if source.type not in outputs_by_type:
+            outputs_by_type[source.type] = output_ports(graph, source.type)
+        outputs = outputs_by_type[source.type]
+        if outputs is not None and edge.src_port not in outputs:
+            problems.append(Problem(
+                "unknown-port", f"{who(node)} is wired from output '{edge.src_port}' of {who(source)}, which has "
+                f"no such output (outputs: {', '.join(outputs) or 'none'})", node.name, edge.port))
     return problems
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -46,16 +47,24 @@ def wrong_type(spec: ParamSpec, value: Any) -> bool:
     return not isinstance(value, type(spec.default)) if spec.default is not None else False
 
 
-def describe(value: Any) -> str:
+def describe(value: Any, depth: int = 0) -> str:
+    """A value as a message shows it, JSON-like and kept short whatever its size."""
+    if isinstance(value, list | tuple) and depth > 2:
+        return "[…]"
     if isinstance(value, str):
-        return f"'{value}'"
+        return f"'{value}'" if len(value) <= 60 else f"'{value[:40]}…' ({len(value):,} characters)"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list | tuple):
-        return "[" + ", ".join(describe(v) for v in value) + "]"
+        more = ", …" if len(value) > 8 else ""
+        return "[" + ", ".join(describe(v, depth + 1) for v in value[:8]) + more + "]"
     if value is None:
         return "null"
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, int) and value.bit_length() > 100:
+        return f"an integer of about {int(value.bit_length() * math.log10(2)):,} digits"
+    return str(value)
 
 
 def resolve_values(specs: Mapping[str, ParamSpec], given: Mapping[str, Any], scope: Mapping[str, Any],

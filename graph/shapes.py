@@ -242,6 +242,14 @@ def pos_enc(p: Params, inputs: Inputs) -> Result:
     return t, 0
 
 
+def cls_token(p: Params, inputs: Inputs) -> Result:
+    t = single(inputs)
+    needs_float(t)
+    needs_rank(t, 2, "a sequence of vectors (T×D)")
+    length, dim = t.shape
+    return TensorType((length + 1, dim)), dim
+
+
 def mha(p: Params, inputs: Inputs) -> Result:
     q = single(inputs, "q")
     k = inputs["k"][0] if inputs.get("k") else q

@@ -141,6 +141,17 @@ class PositionalEncoding(nn.Module):
         return self.encoding[: x.size(1)].expand(x.size(0), -1, -1)
 
 
+class ClassToken(nn.Module):
+    """Prepends one trainable vector to every sequence of the batch: N×T×D → N×(T+1)×D."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.token = nn.Parameter(torch.zeros(1, 1, dim))  # zeros, as ViT initialises its class token
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat((self.token.expand(x.size(0), -1, -1), x), dim=1)
+
+
 class Attention(nn.MultiheadAttention):
     """Multi-head attention with the graph's ports: keys default to the queries, values to the keys."""
 
@@ -311,6 +322,7 @@ _BUILDERS: dict[str, Builder] = {
     "layernorm": _layernorm,
     "embed": _fixed(lambda v: nn.Embedding(v["num_embeddings"], v["embedding_dim"])),
     "pos-enc": _pos_enc,
+    "cls-token": lambda v, inputs: ClassToken(_single(inputs).shape[-1]),
     "mha": _mha,
     "lstm": _recurrent(LSTM),
     "gru": _recurrent(GRU),

@@ -30,7 +30,7 @@ BATCHES = (3, 2)  # the second batch is a prefix of the first: a per-sample laye
 FOR_RANK = {
     1: ("fully-conn", "batchnorm", "layernorm", "softmax"),
     2: ("conv-1d", "transp-conv-1d", "maxpool-1d", "avgpool-1d", "adaptive-avgpool-1d", "global-avgpool", "pos-enc",
-        "mha", "lstm", "gru", "upsample", "fully-conn", "layernorm", "batchnorm"),
+        "mha", "cls-token", "lstm", "gru", "upsample", "fully-conn", "layernorm", "batchnorm"),
     3: ("conv-2d", "transp-conv-2d", "maxpool", "avgpool", "adaptive-avgpool", "global-avgpool", "dropout-2d",
         "upsample", "batchnorm"),
     4: ("batchnorm", "global-avgpool", "flatten", "upsample", "adaptive-avgpool", "maxpool", "conv-2d"),

@@ -41,7 +41,7 @@ def table(rows: list[Row]) -> str:
         within = "" if r.budget_ms is None else ("yes" if r.ours_ms <= r.budget_ms else "NO")
         budget = "" if r.budget_ms is None else f"{r.budget_ms:g}"
         lines.append((r.benchmark, r.size, f"{r.ours_ms:.2f}", r.reference, f"{r.reference_ms:.2f}",
-                      f"{r.ratio:.1f}x", budget, within))
+                      f"{r.ratio:.2f}x", budget, within))
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     out = ["  ".join(cell.ljust(w) if i in (0, 1, 3, 7) else cell.rjust(w)
                      for i, (cell, w) in enumerate(zip(line, widths, strict=True))) for line in lines]

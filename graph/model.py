@@ -8,6 +8,7 @@ reports those as problems. It raises GraphError only for misuse of the API itsel
 from __future__ import annotations
 
 import copy
+import keyword
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -233,6 +234,9 @@ class Graph:
         if not isinstance(name, str) or not NAME_PATTERN.match(name):
             raise GraphError(f"'{name}' is not a valid node name: use letters, digits and _ (not first), "
                              "at most 64 characters")
+        if keyword.iskeyword(name) or name == "self":
+            raise GraphError(f"'{name}' is reserved by Python: node names become names in the compiled model's "
+                             "code, choose another")
         if name in self._nodes:
             raise GraphError(f"a node named '{name}' already exists")
 

@@ -4,12 +4,16 @@ Every layer becomes a sub-module named after its node (`conv1.weight`); a block 
 its own (`stage2.conv2.weight`); a repeat ×N becomes a ModuleList of N copies with their own parameters
 (`stage2.0.conv2.weight`). Input sizes come from shape inference, so no lazy module is left in the result, and the
 generated `forward` is plain code with no interpretation at run time.
+
+A node named like an attribute torch already uses (`forward`, `graph`, `training`) gets a trailing `_` as a
+sub-module (`forward_.weight`).
 """
 
 from __future__ import annotations
 
 import re
 from contextlib import nullcontext
+from functools import cache
 from typing import Any
 
 import torch
@@ -18,7 +22,7 @@ from torch import fx, nn
 from graph import Graph, Problem
 from graph.inference import Analysis, NodeInfo
 from graph.model import Node
-from graph.resolve import block_inputs, block_outputs, resolve
+from graph.resolve import block_inputs, block_outputs, input_ports, resolve
 from runtime.modules import make_module
 
 
@@ -61,37 +65,58 @@ def class_name(name: str) -> str:
     return text if text[0].isalpha() else f"Model{text}"
 
 
+@cache
+def _reserved() -> frozenset[str]:
+    """Attribute names a GraphModule already has: a sub-module cannot take them."""
+    return frozenset(dir(fx.GraphModule(nn.Module(), fx.Graph())))
+
+
+def module_name(graph: Graph, name: str) -> str:
+    """A node's sub-module: its name, with `_` appended while torch or another node already uses it."""
+    if name not in _reserved():
+        return name
+    name += "_"
+    while name in _reserved() or name in graph:
+        name += "_"
+    return name
+
+
 def _compile(graph: Graph, analysis: Analysis, name: str) -> fx.GraphModule:
     root = nn.Module()
     code = fx.Graph()
     values: dict[tuple[str, str], fx.Node] = {}
     for input_name in block_inputs(graph):
         values[input_name, "y"] = code.placeholder(input_name)
-    results = []
+    results: dict[str, fx.Node] = {}
     for node_name, info in analysis.nodes.items():
         node = graph.node(node_name)
         if node.type == "input":
             continue
         args, kwargs = _arguments(graph, node, values)
         if node.type == "output":
-            results.append(args[0])
+            results[node_name] = args[0]  # nodes come in topological order: reorder the outputs below
             continue
         for port, value in _emit(graph, node, info, root, code, args, kwargs).items():
             values[node_name, port] = value
-    outputs = {n: r for n, r in zip(block_outputs(graph), results, strict=True)}
-    ordered = [outputs[n] for n in block_outputs(graph)]
+    ordered = [results[n] for n in block_outputs(graph)]
     code.output(ordered[0] if len(ordered) == 1 else tuple(ordered))
     code.lint()
-    return fx.GraphModule(root, code, class_name=class_name(name))
+    module = fx.GraphModule(root, code, class_name=class_name(name))
+    for child_name, child in root.named_children():
+        if isinstance(child, nn.ModuleList):  # fx copies `stage1.0` under a plain Module: keep the list
+            module.add_module(child_name, child)
+    return module
 
 
 def _arguments(graph: Graph, node: Node, values: dict[tuple[str, str], fx.Node]
                ) -> tuple[tuple[fx.Node, ...], dict[str, fx.Node]]:
-    """Positional arguments for the first (or variadic) port, keywords for the others (mha's k and v)."""
+    """Positional arguments for the first declared (or variadic) port, keywords for the others (mha's k and v),
+    whatever the order in which the edges were drawn."""
     edges = graph.in_edges(node.name)
     if not edges:
         return (), {}
-    first = edges[0].port
+    ports = input_ports(graph, node.type)
+    first = ports[0] if ports else edges[0].port
     args = tuple(values[e.src, e.src_port] for e in edges if e.port == first)
     kwargs = {e.port: values[e.src, e.src_port] for e in edges if e.port != first}
     return args, kwargs
@@ -102,12 +127,13 @@ def _emit(graph: Graph, node: Node, info: NodeInfo, root: nn.Module, code: fx.Gr
     """Add the node's module(s) to `root` and their calls to `code`; returns the value of each output port."""
     target = resolve(graph, node.type)
     copies = [_module_for(graph, node, info, target, index) for index in range(info.copies)]
+    name = module_name(graph, node.name)
     if info.copies == 1:
-        root.add_module(node.name, copies[0])
-        paths = [node.name]
+        root.add_module(name, copies[0])
+        paths = [name]
     else:
-        root.add_module(node.name, nn.ModuleList(copies))
-        paths = [f"{node.name}.{index}" for index in range(info.copies)]
+        root.add_module(name, nn.ModuleList(copies))
+        paths = [f"{name}.{index}" for index in range(info.copies)]
     value: Any = None
     for path in paths:
         value = code.call_module(path, args, kwargs)

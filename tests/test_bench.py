@@ -18,5 +18,5 @@ def test_benchmark_graph_matches_its_torch_reference() -> None:
 def test_table_reports_speed_up_and_budget() -> None:
     text = table([Row("x", "10 nodes", 2.0, "ref", 8.0, 5.0), Row("y", "20 nodes", 4.0, "ref", 2.0, 3.0)])
     lines = text.splitlines()
-    assert "4.0x" in lines[2] and lines[2].rstrip().endswith("yes")
-    assert "0.5x" in lines[3] and lines[3].rstrip().endswith("NO")
+    assert "4.00x" in lines[2] and lines[2].rstrip().endswith("yes")
+    assert "0.50x" in lines[3] and lines[3].rstrip().endswith("NO")

@@ -90,3 +90,26 @@ def test_main_py_runs_as_a_script() -> None:
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"graph": "mlp", "valid": True, "problems": []}
+
+
+def test_export_writes_a_verified_onnx_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "mlp.onnx"
+    assert main.main(["export", "mlp", "-o", str(target)]) == 0
+    out = capsys.readouterr().out
+    assert target.is_file() and "verified with onnxruntime" in out and "X [batch×50]" in out
+
+
+def test_export_of_a_broken_graph_fails_naming_the_node(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    assert main.main(["export", str(broken_graph(tmp_path)), "-o", str(tmp_path / "b.onnx")]) == 1
+    err = capsys.readouterr().err
+    assert "fc1" in err and "Traceback" not in err
+    assert not (tmp_path / "b.onnx").exists()
+
+
+def test_code_writes_an_importable_module(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "lenet_model.py"
+    assert main.main(["code", "lenet", "-o", str(target)]) == 0
+    source = target.read_text(encoding="utf-8")
+    assert "class Lenet(nn.Module)" in source and "nn.Conv2d(1, 32, kernel_size=5)" in source
+    compile(source, str(target), "exec")

@@ -1,0 +1,478 @@
+"""Export a graph to ONNX with torch's dynamo-based exporter, and verify the file before reporting success.
+
+The module is captured with `torch.export` here rather than inside `torch.onnx.export`: the exporter would
+quietly fix a dynamic dimension the model cannot vary (or fall back to a draft export), while capturing it
+ourselves lets us fall back to a static sequence length knowingly, say so, and name the node responsible.
+The file is written under a temporary name in the destination folder, checked with onnx's checker, run with
+onnxruntime at another batch size (and sequence length) against the torch module, and only then renamed:
+a failed export never leaves a file behind.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import logging
+import os
+import re
+import tempfile
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stderr
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+import onnx
+import onnxruntime
+import torch
+from torch import fx, nn
+
+from graph import Graph
+from runtime.compile import CompileError, build_module, input_names, output_names
+from runtime.inputs import example_inputs, token_inputs
+from runtime.weights import WeightsError, load_weights
+
+SMALLEST_DYNAMIC = 2  # torch.export specialises dimensions of size 0 and 1
+EXPORT_BATCH = 2
+CHECK_BATCH = 3  # verification runs at another size than the export, so a fixed batch cannot pass unseen
+Dims = list[int | str]  # an ONNX shape: sizes, or the names of dynamic dimensions
+Shapes = tuple[dict[int, object], ...]  # torch.export's dynamic_shapes for positional inputs
+# Set one by one: torch configures some of them itself, so quieting a parent would not reach them.
+QUIET_LOGGERS = ("torch.onnx", "torch.export", "torch._export", "torch._dynamo",
+                 "torch.fx.experimental.symbolic_shapes", "onnxscript")
+
+
+@dataclass
+class ExportReport:
+    """A verified export: where it is, how long it took and how closely onnxruntime reproduces torch."""
+
+    path: Path
+    opset: int
+    seconds: float
+    max_abs_diff: float
+    max_rel_diff: float  # over the elements whose torch value is not zero
+    batch_checked: int
+    inputs: dict[str, Dims]  # name → ONNX shape, in the order of the graph's inputs
+    outputs: dict[str, Dims]
+    dynamic: list[str] = field(default_factory=list)  # "batch", then "seq" for each dynamic sequence length
+    length_checked: int | None = None  # the sequence length of the onnxruntime check, when it is dynamic
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """What the command line prints: the file, its signature, and how the check went."""
+        def signature(dims: dict[str, Dims]) -> str:
+            return ", ".join(f"{name} [{'×'.join(str(d) for d in shape)}]" for name, shape in dims.items())
+
+        length = f", sequence length {self.length_checked}" if self.length_checked else ""
+        lines = [
+            f"wrote {self.path} (opset {self.opset}) in {self.seconds:.1f} s",
+            f"  inputs:  {signature(self.inputs)}",
+            f"  outputs: {signature(self.outputs)}",
+            f"  dynamic: {', '.join(self.dynamic) or 'nothing'}",
+            f"  verified with onnxruntime at batch {self.batch_checked}{length}: largest difference from torch "
+            f"{self.max_abs_diff:.2e} absolute, {self.max_rel_diff:.2e} relative",
+        ]
+        return "\n".join(lines + [f"  note: {note}" for note in self.notes])
+
+
+class ExportError(Exception):
+    """An export that failed; `node` is the graph node concerned when one could be found."""
+
+    def __init__(self, message: str, node: str | None = None) -> None:
+        super().__init__(message)
+        self.node = node
+
+
+@dataclass
+class _Capture:
+    program: torch.export.ExportedProgram
+    axes: tuple[dict[int, str], ...]  # per input: its dynamic dimensions and their names
+    dynamic: list[str]
+    notes: list[str]
+    lengths: dict[str, tuple[int, int | None]]  # token inputs whose length stayed dynamic: its least and most
+
+
+def export_onnx(graph: Graph, path: str | os.PathLike[str], *, weights: str | os.PathLike[str] | None = None,
+                opset: int | None = None, rtol: float = 1e-3, atol: float = 1e-5) -> ExportReport:
+    """Export `graph` (with the weights of a checkpoint, or freshly initialised ones) to an ONNX file at `path`,
+    with a dynamic batch dimension, and a dynamic sequence length for token inputs where the graph allows it."""
+    start = time.perf_counter()
+    target = Path(path)
+    module = _prepare(graph, weights)
+    temporary = _reserve(target)
+    try:
+        with _quiet():
+            capture = _capture(graph, module)
+            _write(capture, graph, temporary, opset)
+            check = _verify(graph, module, temporary, _check_length(graph, capture.lengths), rtol, atol)
+        model = onnx.load(str(temporary))
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return ExportReport(target, _opset(model), time.perf_counter() - start, check.max_abs, check.max_rel,
+                        CHECK_BATCH, _shapes(model.graph.input), _shapes(model.graph.output), capture.dynamic,
+                        check.length, capture.notes)
+
+
+# --- preparing -----------------------------------------------------------------------------------------------
+
+def _prepare(graph: Graph, weights: str | os.PathLike[str] | None) -> fx.GraphModule:
+    """The module to export, on the CPU in evaluation mode (dropout off, batchnorm on its running statistics)."""
+    try:
+        module = build_module(graph, device="cpu")
+    except CompileError as error:
+        raise ExportError(str(error), node=next((p.node for p in error.problems if p.node), None)) from None
+    if weights is not None:
+        try:
+            load_weights(module, weights)
+        except WeightsError as error:
+            raise ExportError(f"cannot export '{graph.name}': {error}") from None
+    return module.eval()
+
+
+def _reserve(target: Path) -> Path:
+    """An empty temporary file beside the destination: an unwritable folder fails now, not after the export."""
+    if target.is_dir():
+        raise ExportError(f"cannot write '{target}': it is a folder")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as error:
+        cause = "a file stands where its folder should be" if isinstance(error, FileExistsError) else \
+            error.strerror or str(error)
+        raise ExportError(f"cannot write '{target}': {cause}") from None
+    os.close(handle)
+    return Path(name)
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """The exporter logs its progress, missing optional packages (torchvision), deprecations of its own and,
+    when capture fails, whole graphs: none of it is the user's concern (a failure becomes one ExportError),
+    and it would bury the command line's output."""
+    loggers = [logging.getLogger(name) for name in QUIET_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    try:
+        for logger in loggers:
+            logger.setLevel(logging.CRITICAL)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+# --- capturing and writing -----------------------------------------------------------------------------------
+
+def _capture(graph: Graph, module: fx.GraphModule) -> _Capture:
+    """Capture with a dynamic batch and sequence length. When capturing with a dynamic length fails, capture
+    again with the length the graph was drawn with, and note why."""
+    args = tuple(example_inputs(graph, batch=EXPORT_BATCH).values())
+    sequences = token_inputs(graph)
+    notes = []
+    if sequences:
+        try:
+            return _checked(graph, module, *_export(module, args, _dynamic_shapes(graph, sequences)))
+        except ExportError:
+            raise
+        except Exception as error:
+            notes = [_fixed_length_note(graph, module, name, _first_line(error)) for name in sequences]
+    try:
+        capture = _checked(graph, module, *_export(module, args, _dynamic_shapes(graph, [])))
+    except ExportError:
+        raise
+    except Exception as error:
+        raise _exporter_error(graph, error, module) from None
+    capture.notes[:0] = notes
+    return capture
+
+
+def _dynamic_shapes(graph: Graph, sequences: list[str]) -> Shapes:
+    """Per positional input: the batch (one dimension shared by all inputs), and the sequence length of the
+    token inputs in `sequences` (`seq` for the first, `seq_<input>` for others: each may have its own)."""
+    batch = torch.export.Dim("batch")
+    names = {name: "seq" if i == 0 else f"seq_{name}" for i, name in enumerate(sequences)}
+    shapes = []
+    for name in input_names(graph):
+        dims: dict[int, object] = {0: batch}
+        if name in names:
+            dims[1] = torch.export.Dim(names[name])
+        shapes.append(dims)
+    return tuple(shapes)
+
+
+def _export(module: fx.GraphModule, args: tuple[torch.Tensor, ...], shapes: Shapes
+            ) -> tuple[torch.export.ExportedProgram, Shapes]:
+    """torch.export with the given dynamic dimensions, or with torch's suggested fixes when the graph
+    constrains them: a bound (a positional encoding supports sequences up to its table's length) or a
+    constant (a reshape fixes the length). Returns the program and the dimensions it was captured with."""
+    try:
+        return _torch_export(module, args, shapes), shapes
+    except Exception as error:
+        message = getattr(error, "msg", "")  # torch's UserError: the bare message, without its advice after
+        if "Suggested fixes" not in message:
+            raise
+        refined = torch.export.dynamic_shapes.refine_dynamic_shapes_from_suggested_fixes(message, shapes)
+    return _torch_export(module, args, tuple(refined)), tuple(refined)
+
+
+def _torch_export(module: fx.GraphModule, args: tuple[torch.Tensor, ...], shapes: Shapes
+                  ) -> torch.export.ExportedProgram:
+    # On failure torch.export prints the partial graph to stderr itself; the ExportError says what matters.
+    with redirect_stderr(io.StringIO()):
+        return torch.export.export(module, args, dynamic_shapes=shapes, strict=False)
+
+
+def _checked(graph: Graph, module: fx.GraphModule, program: torch.export.ExportedProgram, shapes: Shapes
+             ) -> _Capture:
+    """Which dimensions stayed dynamic: a fixed batch is an error, a fixed sequence length a note."""
+    names = input_names(graph)
+    if not all(_is_dynamic(dims.get(0)) for dims in shapes):
+        node = _culprit(graph, module, batch=CHECK_BATCH)
+        cause = f": node '{node}' needs batch {EXPORT_BATCH}" if node else ""
+        raise ExportError(f"cannot export '{graph.name}' with a dynamic batch{cause}", node=node)
+    axes = tuple({axis: str(dim.__name__) for axis, dim in dims.items() if _is_dynamic(dim)} for dims in shapes)
+    notes = [_fixed_length_note(graph, module, name, "")
+             for name, dims in zip(names, shapes, strict=True) if 1 in dims and not _is_dynamic(dims[1])]
+    lengths = {name: (int(dims[1].min), dims[1].max if isinstance(dims[1].max, int) else None)
+               for name, dims in zip(names, shapes, strict=True) if _is_dynamic(dims.get(1))}
+    notes += [note for name, (low, high) in lengths.items() if (note := _length_note(name, low, high))]
+    return _Capture(program, axes, list(dict.fromkeys(n for dims in axes for n in dims.values())), notes, lengths)
+
+
+def _length_note(name: str, low: int, high: int | None) -> str:
+    """The bounds torch found on a dynamic length: a positional encoding's table, a readout's position."""
+    if high is not None:
+        return f"sequences of '{name}' may be {low} to {high} long" if low > SMALLEST_DYNAMIC else \
+            f"sequences of '{name}' may be at most {high} long"
+    return f"sequences of '{name}' must be at least {low} long" if low > SMALLEST_DYNAMIC else ""
+
+
+def _is_dynamic(dim: object) -> bool:
+    return isinstance(dim, torch.export.Dim)
+
+
+def _fixed_length_note(graph: Graph, module: fx.GraphModule, name: str, reason: str) -> str:
+    length = graph.analyze().nodes[name].values["shape"][0]
+    node = _culprit(graph, module, length=_other_length(length))
+    cause = f"node '{node}' needs that length" if node else reason or "the graph needs that length"
+    return f"sequence length of '{name}' fixed at {length} ({cause})"
+
+
+def _culprit(graph: Graph, module: fx.GraphModule, batch: int = EXPORT_BATCH, length: int | None = None
+             ) -> str | None:
+    """The first node that fails when the module runs at another batch size or sequence length: the node
+    that fixes it."""
+    probe = _Probe(module)
+    try:
+        with torch.no_grad():
+            probe.run(*example_inputs(graph, batch=batch, length=length).values())
+    except Exception:
+        return probe.failed
+    return None
+
+
+class _Probe(fx.Interpreter):
+    failed: str | None = None
+
+    def run_node(self, n: fx.Node) -> object:
+        try:
+            return super().run_node(n)
+        except Exception:
+            if self.failed is None:  # a block's failure surfaces at the block instance: name the instance
+                self.failed = str(n.target).split(".")[0] if n.op == "call_module" else n.name
+            raise
+
+
+def _write(capture: _Capture, graph: Graph, path: Path, opset: int | None) -> None:
+    """Translate the captured program. Naming the dynamic axes here gives them our names in the file
+    (`batch`, `seq`) rather than torch's symbols (`s29`)."""
+    try:
+        torch.onnx.export(capture.program, args=(), f=str(path), dynamo=True, external_data=False,
+                          dynamic_shapes=capture.axes, input_names=input_names(graph),
+                          output_names=output_names(graph), opset_version=opset, verbose=False)
+    except Exception as error:
+        raise _exporter_error(graph, error, capture.program.module(), capture.program) from None
+
+
+# --- naming the node behind an error -------------------------------------------------------------------------
+
+def _exporter_error(graph: Graph, error: Exception, module: nn.Module,
+                    program: torch.export.ExportedProgram | None = None) -> ExportError:
+    path = _module_in_traceback(error, module) or _module_in_text(str(error), program) \
+        or _name_in_text(str(error), graph)
+    node = path.split(".")[0] if path else None
+    where = _describe(node, path, "{}") or f"'{graph.name}'"
+    return ExportError(f"cannot export {where} to ONNX: {_first_line(error)}", node=node)
+
+
+def _describe(node: str | None, path: str | None, template: str) -> str:
+    """`node 'stage2' (stage2.0.conv2)` in `template`: the graph node, and the layer inside it when it is a
+    block; empty when no node is known."""
+    if node is None:
+        return ""
+    return template.format(f"node '{node}'" + (f" ({path})" if path and path != node else ""))
+
+
+def _module_in_traceback(error: BaseException, module: nn.Module) -> str | None:
+    """The innermost sub-module whose code was running when the error was raised (non-strict export runs
+    the modules' own Python code, so their frames are in the traceback)."""
+    paths = {id(m): name for name, m in module.named_modules() if name}
+    found = None
+    for frame in _frames(error):
+        owner = frame.tb_frame.f_locals.get("self")
+        if id(owner) in paths:
+            found = paths[id(owner)]
+    return found
+
+
+def _frames(error: BaseException) -> Iterator[TracebackType]:
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        tb = current.__traceback__
+        while tb is not None:
+            yield tb
+            tb = tb.tb_next
+        current = current.__cause__ or current.__context__
+
+
+def _module_in_text(text: str, program: torch.export.ExportedProgram | None) -> str | None:
+    """A node of the exported program named in the message, traced back to the module that produced it."""
+    if program is None:
+        return None
+    for node in program.graph.nodes:
+        stack = node.meta.get("nn_module_stack")
+        if stack and re.search(rf"\b{re.escape(node.name)}\b", text):
+            return list(stack.values())[-1][0]
+    return None
+
+
+def _name_in_text(text: str, graph: Graph) -> str | None:
+    for name in sorted((n.name for n in graph.nodes), key=len, reverse=True):
+        if re.search(rf"\b{re.escape(name)}\b", text):
+            return name
+    return None
+
+
+def _first_line(error: BaseException) -> str:
+    line = next((s.strip() for s in str(error).splitlines() if s.strip()), "")
+    return f"{type(error).__name__}: {line}" if line else type(error).__name__
+
+
+# --- verifying -----------------------------------------------------------------------------------------------
+
+@dataclass
+class _Check:
+    max_abs: float
+    max_rel: float
+    length: int | None
+
+
+def _verify(graph: Graph, module: fx.GraphModule, path: Path, length: int | None, rtol: float, atol: float
+            ) -> _Check:
+    """onnx's checker on the file, then onnxruntime against torch on a batch of another size (and of
+    sequences of another `length`, when given)."""
+    try:
+        onnx.checker.check_model(str(path))
+    except Exception as error:
+        raise ExportError(f"the exported file of '{graph.name}' is not valid ONNX: {_first_line(error)}") from None
+    inputs = example_inputs(graph, batch=CHECK_BATCH, seed=1, length=length)
+    try:
+        with torch.no_grad():
+            expected = module(*inputs.values())
+    except Exception as error:  # the capture accepted a size the module refuses: a bound torch did not see
+        raise ExportError(f"torch cannot run '{graph.name}' at batch {CHECK_BATCH}"
+                          f"{f' and length {length}' if length else ''}: {_first_line(error)}") from None
+    expected = expected if isinstance(expected, tuple) else (expected,)
+    actual = _run_onnx(graph, path, inputs)
+    max_abs, max_rel = _compare(output_names(graph), expected, actual, rtol, atol)
+    return _Check(max_abs, max_rel, length)
+
+
+def _other_length(length: int) -> int:
+    """Shorter when possible: a positional encoding supports any length up to the one drawn."""
+    return length - 1 if length > 2 else length + 1
+
+
+def _check_length(graph: Graph, lengths: dict[str, tuple[int, int | None]]) -> int | None:
+    """A sequence length other than the drawn one that every token input accepts (example inputs give all
+    of them one length); None when some length is fixed or no other length fits the bounds."""
+    if not lengths or set(lengths) != set(token_inputs(graph)):
+        return None
+    drawn = graph.analyze().nodes[next(iter(lengths))].values["shape"][0]
+    low = max(SMALLEST_DYNAMIC, *(least for least, _ in lengths.values()))
+    high = min((most for _, most in lengths.values() if most is not None), default=None)
+    return next((n for n in (drawn - 1, drawn + 1) if n >= low and (high is None or n <= high)), None)
+
+
+def _run_onnx(graph: Graph, path: Path, inputs: dict[str, torch.Tensor]) -> list[np.ndarray]:
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 4  # fatal only: a failure is reported once, as an ExportError
+    try:
+        session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        return session.run(None, {name: tensor.numpy() for name, tensor in inputs.items()})
+    except Exception as error:
+        path_in_module = _onnx_node_module(str(error), path) or _name_in_text(str(error), graph)
+        node = path_in_module.split(".")[0] if path_in_module else None
+        raise ExportError(f"onnxruntime cannot run the exported '{graph.name}' at batch {CHECK_BATCH}"
+                          f"{_describe(node, path_in_module, ' (at {})')}: {_first_line(error)}", node=node) from None
+
+
+def _onnx_node_module(text: str, path: Path) -> str | None:
+    """The module behind the ONNX node that onnxruntime names (`Name:'node_convolution'`): the exporter
+    records each node's scopes in its metadata, `['', 'stage2', '0', 'conv2', 'convolution']`."""
+    named = re.search(r"Name:'([^']+)'", text)
+    if named is None:
+        return None
+    for node in onnx.load(str(path)).graph.node:
+        if node.name == named.group(1):
+            scopes = {p.key: p.value for p in node.metadata_props}.get("pkg.torch.onnx.name_scopes", "[]")
+            try:
+                modules = [str(s) for s in ast.literal_eval(scopes)[1:-1] if s]
+            except (ValueError, SyntaxError):
+                return None
+            return ".".join(modules) or None
+    return None
+
+
+def _compare(names: list[str], expected: tuple[torch.Tensor, ...], actual: list[np.ndarray], rtol: float,
+             atol: float) -> tuple[float, float]:
+    """The largest absolute and relative differences; an ExportError when one exceeds atol + rtol·|torch|."""
+    max_abs = max_rel = 0.0
+    for name, want, got in zip(names, expected, actual, strict=True):
+        b = want.detach().double().numpy()
+        a = np.asarray(got, dtype=np.float64)
+        if a.shape != b.shape:
+            raise ExportError(f"output '{name}' has shape {list(a.shape)} in ONNX but {list(b.shape)} in torch",
+                              node=name)
+        diff = np.where(np.isnan(a) & np.isnan(b), 0.0, np.abs(a - b))
+        diff = np.nan_to_num(diff, nan=np.inf, posinf=np.inf)
+        nonzero = b != 0
+        max_abs = max(max_abs, float(diff.max(initial=0.0)))
+        max_rel = max(max_rel, float((diff[nonzero] / np.abs(b[nonzero])).max(initial=0.0)))
+        if np.any(diff > atol + rtol * np.abs(np.nan_to_num(b))):
+            raise ExportError(f"onnxruntime's output '{name}' differs from torch's beyond the tolerance "
+                              f"(atol={atol:g}, rtol={rtol:g}): largest absolute difference {max_abs:.3g}, "
+                              f"largest relative difference {max_rel:.3g}", node=name)
+    return max_abs, max_rel
+
+
+# --- reading the file ----------------------------------------------------------------------------------------
+
+def _opset(model: onnx.ModelProto) -> int:
+    return next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
+
+
+def _shapes(values: list[onnx.ValueInfoProto]) -> dict[str, Dims]:
+    shapes: dict[str, Dims] = {}
+    for value in values:
+        dims = value.type.tensor_type.shape.dim
+        shapes[value.name] = [d.dim_param if d.HasField("dim_param") else d.dim_value for d in dims]
+    return shapes

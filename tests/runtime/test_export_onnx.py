@@ -1,0 +1,217 @@
+"""ONNX export against onnxruntime as the oracle: each test runs the exported file itself, at a batch size (and
+sequence length) neither the export nor its own verification used, against the torch module with the same
+weights. Exports are slow (seconds each), so each exported model is shared by the tests that read it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime
+import pytest
+import torch
+
+from graph import Graph, load_graph
+from runtime.compile import build_module
+from runtime.export import ExportError, ExportReport, export_onnx
+from runtime.inputs import example_inputs
+from runtime.weights import save_weights
+
+CHECK_BATCH = 5  # neither the export's example batch (2) nor its verification batch (3)
+RTOL, ATOL = 1e-3, 1e-5
+
+
+@dataclass
+class Exported:
+    graph: Graph
+    module: torch.nn.Module  # the torch module whose weights the file holds
+    report: ExportReport
+
+
+def token_graph(kind: str = "sinusoidal", fixed_length: bool = False) -> Graph:
+    """Token ids → embedding + positional encoding → causal attention → layernorm → scores per position; with
+    `fixed_length`, the sequence is flattened into one vector instead, which fixes its length."""
+    g = Graph(f"tokens_{kind}")
+    x = g.add("input", "X", shape=[8], dtype="int", vocab_size=20)
+    embed = g.add("embed", "embed1", num_embeddings=20, embedding_dim=16)
+    g.connect(x, embed)
+    if fixed_length:
+        flat, fc = g.add("flatten", "flat1"), g.add("fully-conn", "fc1", out_features=3)
+        g.connect(embed, flat)
+        g.connect(flat, fc)
+    else:
+        pos, add, mha = g.add("pos-enc", "posenc1", kind=kind, max_len=16), g.add("+", "add1"), g.add("mha", "mha1")
+        norm, fc = g.add("layernorm", "ln1"), g.add("fully-conn", "fc1", out_features=20)
+        g.set_param(mha, "num_heads", 2)
+        g.set_param(mha, "causal", True)
+        for src, dst in ((embed, pos), (embed, add), (pos, add), (add, mha), (mha, norm), (norm, fc)):
+            g.connect(src, dst)
+    g.connect(fc, g.add("output", "Y"))
+    return g
+
+
+def export_with_weights(graph: Graph, folder: Path) -> Exported:
+    """Export with the weights of a saved checkpoint, so the test knows the torch module the file holds."""
+    torch.manual_seed(0)
+    module = build_module(graph).eval()
+    checkpoint = save_weights(module, folder / f"{graph.name}.pt")
+    report = export_onnx(graph, folder / f"{graph.name}.onnx", weights=checkpoint)
+    return Exported(graph, module, report)
+
+
+def run_onnx(path: Path, inputs: dict[str, torch.Tensor]) -> list[np.ndarray]:
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {name: tensor.numpy() for name, tensor in inputs.items()})
+
+
+def assert_matches_torch(exported: Exported, batch: int = CHECK_BATCH, length: int | None = None) -> None:
+    inputs = example_inputs(exported.graph, batch=batch, seed=7, length=length)
+    (actual,) = run_onnx(exported.report.path, inputs)
+    with torch.no_grad():
+        expected = exported.module(*inputs.values())
+    np.testing.assert_allclose(actual, expected.numpy(), rtol=RTOL, atol=ATOL)
+
+
+def input_dims(path: Path) -> dict[str, list[int | str]]:
+    model = onnx.load(str(path))
+    return {v.name: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim] for v in model.graph.input}
+
+
+@pytest.fixture(scope="module", params=["mlp", "lenet"])
+def template(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Exported:
+    return export_with_weights(load_graph(request.param), tmp_path_factory.mktemp(request.param))
+
+
+@pytest.fixture(scope="module")
+def tokens(tmp_path_factory: pytest.TempPathFactory) -> Exported:
+    return export_with_weights(token_graph(), tmp_path_factory.mktemp("tokens"))
+
+
+# --- templates -----------------------------------------------------------------------------------------------
+
+def test_template_matches_torch_at_another_batch(template: Exported) -> None:
+    assert_matches_torch(template)
+
+
+def test_template_names_and_dynamic_batch(template: Exported) -> None:
+    report = template.report
+    model = onnx.load(str(report.path))
+    assert [v.name for v in model.graph.input] == ["X"]
+    assert [v.name for v in model.graph.output] == ["Y"]
+    assert input_dims(report.path)["X"][0] == "batch"
+    assert report.inputs["X"] == ["batch", *template.graph.node("X").params["shape"]]
+    assert report.outputs["Y"][0] == "batch"
+    assert report.dynamic == ["batch"]
+    assert report.batch_checked == 3 and report.max_abs_diff <= ATOL + RTOL
+    assert report.opset == model.opset_import[0].version and report.seconds > 0
+    assert not list(report.path.parent.glob("*.tmp"))
+
+
+def test_the_file_holds_the_checkpoint_weights(template: Exported) -> None:
+    """The file reproduces the checkpoint's module, not a freshly initialised one."""
+    inputs = example_inputs(template.graph, batch=CHECK_BATCH, seed=3)
+    (actual,) = run_onnx(template.report.path, inputs)
+    torch.manual_seed(1)
+    with torch.no_grad():
+        fresh = build_module(template.graph).eval()(*inputs.values())
+        trained = template.module(*inputs.values())
+    np.testing.assert_allclose(actual, trained.numpy(), rtol=RTOL, atol=ATOL)
+    assert not np.allclose(actual, fresh.numpy(), rtol=RTOL, atol=ATOL)
+
+
+# --- sequences of tokens -------------------------------------------------------------------------------------
+
+def test_token_model_has_dynamic_batch_and_length(tokens: Exported) -> None:
+    assert tokens.report.dynamic == ["batch", "seq"]
+    assert input_dims(tokens.report.path)["X"] == ["batch", "seq"]
+    assert tokens.report.length_checked not in (None, 8)
+    assert_matches_torch(tokens, batch=CHECK_BATCH, length=5)
+    assert_matches_torch(tokens, batch=1, length=8)
+
+
+def test_learned_encoding_exports_and_reports_its_length(tmp_path: Path) -> None:
+    exported = export_with_weights(token_graph("learned"), tmp_path)
+    report = exported.report
+    assert report.dynamic[0] == "batch"
+    if "seq" in report.dynamic:
+        assert any("at most 16" in note for note in report.notes), report.notes
+        assert_matches_torch(exported, length=11)
+    else:
+        assert any("fixed at 8" in note for note in report.notes), report.notes
+    assert_matches_torch(exported, length=8)
+
+
+def test_a_graph_that_fixes_the_length_falls_back_to_a_static_length(tmp_path: Path) -> None:
+    exported = export_with_weights(token_graph(fixed_length=True), tmp_path)
+    report = exported.report
+    assert report.dynamic == ["batch"] and report.inputs["X"] == ["batch", 8]
+    assert report.notes == ["sequence length of 'X' fixed at 8 (node 'fc1' needs that length)"]
+    assert_matches_torch(exported)
+
+
+# --- failures ------------------------------------------------------------------------------------------------
+
+def test_a_graph_with_errors_names_the_node(tmp_path: Path) -> None:
+    graph = load_graph("lenet")
+    graph.set_param("conv2", "kernel_size", 30)
+    with pytest.raises(ExportError, match="conv2") as caught:
+        export_onnx(graph, tmp_path / "bad.onnx")
+    assert caught.value.node == "conv2"
+    assert not list(tmp_path.iterdir())
+
+
+def test_an_unwritable_destination_is_reported(tmp_path: Path) -> None:
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("not a folder")
+    with pytest.raises(ExportError, match=r"cannot write .*: a file stands where its folder should be"):
+        export_onnx(load_graph("mlp"), blocker / "model.onnx")
+    with pytest.raises(ExportError, match=r"cannot write .*: it is a folder"):
+        export_onnx(load_graph("mlp"), tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["file.txt"]
+
+
+def test_bad_weights_are_reported(tmp_path: Path) -> None:
+    checkpoint = save_weights(build_module(load_graph("mlp")), tmp_path / "mlp.pt")
+    with pytest.raises(ExportError, match=r"missing keys: conv1\.weight"):
+        export_onnx(load_graph("lenet"), tmp_path / "lenet.onnx", weights=checkpoint)
+    assert [p.name for p in tmp_path.iterdir()] == ["mlp.pt"]
+
+
+def test_a_mismatch_with_onnxruntime_fails_and_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                              ) -> None:
+    from runtime import export
+
+    run = export._run_onnx
+    monkeypatch.setattr(export, "_run_onnx", lambda *args: [a + 0.5 for a in run(*args)])
+    with pytest.raises(ExportError, match=r"largest absolute difference 0\.5"):
+        export_onnx(load_graph("mlp"), tmp_path / "mlp.onnx")
+    assert not list(tmp_path.iterdir())
+
+
+def test_an_exporter_failure_names_the_node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Branching on a value (not a shape) cannot be captured: the error names the layer that does it."""
+    from runtime import modules
+
+    def branching(self: torch.nn.Module, *xs: torch.Tensor) -> torch.Tensor:
+        return xs[0] if bool(xs[0].sum() > 0) else xs[1]
+
+    monkeypatch.setattr(modules.Sum, "forward", branching)
+    with pytest.raises(ExportError, match=r"cannot export node 'add1' to ONNX: \w+") as caught:
+        export_onnx(token_graph(), tmp_path / "tokens.onnx")
+    assert caught.value.node == "add1"
+    assert "Traceback" not in str(caught.value)
+    assert not list(tmp_path.iterdir())
+
+
+# --- example inputs ------------------------------------------------------------------------------------------
+
+def test_example_inputs_are_deterministic_and_in_vocabulary() -> None:
+    graph = token_graph()
+    graph.set_param("X", "vocab_size", None)  # ids must then fit the embedding's table of 20
+    first, again = example_inputs(graph, batch=64, seed=5), example_inputs(graph, batch=64, seed=5)
+    assert torch.equal(first["X"], again["X"]) and first["X"].dtype == torch.int64
+    assert first["X"].shape == (64, 8) and int(first["X"].min()) >= 0 and int(first["X"].max()) < 20
+    assert example_inputs(graph, length=3)["X"].shape == (2, 3)
+    assert example_inputs(load_graph("lenet"), batch=4)["X"].shape == (4, 1, 28, 28)

@@ -1,0 +1,95 @@
+"""Checkpoints: a save → load round trip, safe loading (no code from a pickle ever runs) and messages that
+explain why a checkpoint does not fit."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import torch
+
+from graph import load_graph
+from runtime.compile import build_module
+from runtime.weights import WeightsError, load_weights, save_weights
+
+
+def touch(path: str) -> None:
+    Path(path).touch()
+
+
+class Payload:
+    """Unpickling this would create a file: proof that code ran, had weights_only let it through."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return touch, (str(self.marker),)
+
+
+def module(name: str = "mlp", **changes: object) -> torch.nn.Module:
+    graph = load_graph(name)
+    for key, value in changes.items():
+        node, param = key.split("__")
+        graph.set_param(node, param, value)
+    return build_module(graph)
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    source, target = module("lenet"), module("lenet")
+    path = save_weights(source, tmp_path / "lenet.pt")
+    load_weights(target, path)
+    for key, tensor in source.state_dict().items():
+        assert torch.equal(tensor, target.state_dict()[key]), key
+    assert [p.name for p in tmp_path.iterdir()] == ["lenet.pt"]  # no temporary file left by the atomic save
+
+
+@pytest.mark.parametrize("wrapper", ["model", "state_dict"])
+def test_a_state_dict_nested_in_a_training_checkpoint_loads(tmp_path: Path, wrapper: str) -> None:
+    source, target = module(), module()
+    torch.save({wrapper: source.state_dict(), "epoch": 3, "optimizer": {"lr": 0.1}}, tmp_path / "run.pt")
+    load_weights(target, tmp_path / "run.pt")
+    assert torch.equal(target.state_dict()["fc1.weight"], source.state_dict()["fc1.weight"])
+
+
+def test_a_pickle_with_code_is_refused(tmp_path: Path) -> None:
+    marker = tmp_path / "code-ran"
+    torch.save({"model": module().state_dict(), "extra": Payload(marker)}, tmp_path / "evil.pt")
+    with pytest.raises(WeightsError, match=r"evil\.pt' is not a checkpoint of weights: .*touch.*could run code"):
+        load_weights(module(), tmp_path / "evil.pt")
+    assert not marker.exists()
+
+
+def test_missing_and_foreign_files(tmp_path: Path) -> None:
+    with pytest.raises(WeightsError, match="no checkpoint at"):
+        load_weights(module(), tmp_path / "absent.pt")
+    (tmp_path / "notes.pt").write_text("these are not weights")
+    with pytest.raises(WeightsError, match=r"notes\.pt' is not a checkpoint of weights"):
+        load_weights(module(), tmp_path / "notes.pt")
+    (tmp_path / "empty.pt").write_bytes(b"")
+    with pytest.raises(WeightsError, match=r"empty\.pt' is not a checkpoint of weights"):
+        load_weights(module(), tmp_path / "empty.pt")
+    torch.save([1, 2, 3], tmp_path / "list.pt")
+    with pytest.raises(WeightsError, match="holds no state_dict"):
+        load_weights(module(), tmp_path / "list.pt")
+
+
+def test_wrong_keys_are_listed(tmp_path: Path) -> None:
+    path = save_weights(module("mlp"), tmp_path / "mlp.pt")
+    with pytest.raises(WeightsError) as caught:
+        load_weights(module("lenet"), path)
+    message = str(caught.value)
+    assert "does not fit the model" in message
+    assert "missing keys: conv1.weight, conv1.bias" in message
+    assert "unexpected keys: fc3.weight, fc3.bias" in message
+
+
+def test_the_first_wrong_shape_is_named(tmp_path: Path) -> None:
+    path = save_weights(module("mlp"), tmp_path / "mlp.pt")
+    target = module("mlp", fc1__out_features=30)
+    before = target.state_dict()["fc2.weight"].clone()
+    expected = "'fc1.weight' has shape 25×50 in the checkpoint but 30×50 in the model"
+    with pytest.raises(WeightsError, match=re.escape(expected)):
+        load_weights(target, path)
+    assert torch.equal(target.state_dict()["fc2.weight"], before)  # nothing was half-loaded

@@ -20,6 +20,8 @@ def build_parser() -> argparse.ArgumentParser:
     info = commands.add_parser("info", help="list nodes, output shapes and parameter counts")
     info.add_argument("graph", help="a .layerbook.json file or a template name")
     info.add_argument("--json", action="store_true", help="print JSON")
+    templates = commands.add_parser("templates", help="list the ready-made graphs (usable wherever GRAPH is)")
+    templates.add_argument("--json", action="store_true", help="print JSON")
     export = commands.add_parser("export", help="export to ONNX, verified with onnxruntime")
     export.add_argument("graph", help="a .layerbook.json file or a template name")
     export.add_argument("-o", "--output", required=True, help="the .onnx file to write")
@@ -57,6 +59,14 @@ def run_report(command: str, source: str, as_json: bool) -> int:
         return EXIT_OK if analysis.ok else EXIT_PROBLEMS
     print(json.dumps(report.info_json(graph, analysis), indent=2, ensure_ascii=False) if as_json
           else report.info_text(graph, analysis))
+    return EXIT_OK
+
+
+def run_templates(as_json: bool) -> int:
+    from graph import report
+
+    rows = report.templates_json()
+    print(json.dumps(rows, indent=2, ensure_ascii=False) if as_json else report.templates_text(rows))
     return EXIT_OK
 
 
@@ -98,6 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in ("validate", "info"):
         return run_report(args.command, args.graph, args.json)
+    if args.command == "templates":
+        return run_templates(args.json)
     if args.command == "export":
         return run_export(args.graph, args.output, args.weights, args.opset)
     if args.command == "code":

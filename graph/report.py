@@ -63,3 +63,26 @@ def info_text(graph: Graph, analysis: Analysis) -> str:
     if analysis.problems:
         lines += ["", *[str(p) for p in analysis.problems]]
     return "\n".join(lines)
+
+
+def templates_json() -> list[dict[str, Any]]:
+    """Every template: name, title, source, parameter count (by shape inference, without torch)."""
+    from graph.fileformat import load_graph
+    from graph.library import template_names
+
+    rows = []
+    for name in template_names():
+        graph = load_graph(name)
+        analysis = graph.analyze()
+        rows.append({"name": name, "title": graph.title, "source": graph.source,
+                     "parameters": analysis.parameters, "valid": analysis.ok})
+    return rows
+
+
+def templates_text(rows: list[dict[str, Any]]) -> str:
+    header = ("name", "title", "parameters", "source")
+    table = [header] + [(r["name"], r["title"], f"{r['parameters']:,}", r["source"]) for r in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(3)]
+    lines = [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}  {d}" for a, b, c, d in table]
+    lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * 6)
+    return "\n".join(lines)

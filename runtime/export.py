@@ -10,11 +10,9 @@ a failed export never leaves a file behind.
 
 from __future__ import annotations
 
-import ast
 import io
 import logging
 import os
-import re
 import tempfile
 import time
 import warnings
@@ -22,16 +20,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stderr
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 
 import numpy as np
 import onnx
 import onnxruntime
 import torch
-from torch import fx, nn
+from torch import fx
 
 from graph import Graph
 from runtime.compile import CompileError, build_module, input_names, output_names
+from runtime.export_errors import (
+    ExportError,
+    culprit,
+    describe_node,
+    exporter_error,
+    first_line,
+    name_in_text,
+    onnx_node_module,
+)
 from runtime.inputs import example_inputs, token_inputs
 from runtime.weights import WeightsError, load_weights
 
@@ -76,14 +82,6 @@ class ExportReport:
             f"{self.max_abs_diff:.2e} absolute, {self.max_rel_diff:.2e} relative",
         ]
         return "\n".join(lines + [f"  note: {note}" for note in self.notes])
-
-
-class ExportError(Exception):
-    """An export that failed; `node` is the graph node concerned when one could be found."""
-
-    def __init__(self, message: str, node: str | None = None) -> None:
-        super().__init__(message)
-        self.node = node
 
 
 @dataclass
@@ -181,13 +179,13 @@ def _capture(graph: Graph, module: fx.GraphModule) -> _Capture:
         except ExportError:
             raise
         except Exception as error:
-            notes = [_fixed_length_note(graph, module, name, _first_line(error)) for name in sequences]
+            notes = [_fixed_length_note(graph, module, name, first_line(error)) for name in sequences]
     try:
         capture = _checked(graph, module, *_export(module, args, _dynamic_shapes(graph, [])))
     except ExportError:
         raise
     except Exception as error:
-        raise _exporter_error(graph, error, module) from None
+        raise exporter_error(graph, error, module) from None
     capture.notes[:0] = notes
     return capture
 
@@ -233,7 +231,7 @@ def _checked(graph: Graph, module: fx.GraphModule, program: torch.export.Exporte
     """Which dimensions stayed dynamic: a fixed batch is an error, a fixed sequence length a note."""
     names = input_names(graph)
     if not all(_is_dynamic(dims.get(0)) for dims in shapes):
-        node = _culprit(graph, module, batch=CHECK_BATCH)
+        node = culprit(graph, module, batch=CHECK_BATCH)
         cause = f": node '{node}' needs batch {EXPORT_BATCH}" if node else ""
         raise ExportError(f"cannot export '{graph.name}' with a dynamic batch{cause}", node=node)
     axes = tuple({axis: str(dim.__name__) for axis, dim in dims.items() if _is_dynamic(dim)} for dims in shapes)
@@ -259,34 +257,9 @@ def _is_dynamic(dim: object) -> bool:
 
 def _fixed_length_note(graph: Graph, module: fx.GraphModule, name: str, reason: str) -> str:
     length = graph.analyze().nodes[name].values["shape"][0]
-    node = _culprit(graph, module, length=_other_length(length))
+    node = culprit(graph, module, batch=EXPORT_BATCH, length=_other_length(length))
     cause = f"node '{node}' needs that length" if node else reason or "the graph needs that length"
     return f"sequence length of '{name}' fixed at {length} ({cause})"
-
-
-def _culprit(graph: Graph, module: fx.GraphModule, batch: int = EXPORT_BATCH, length: int | None = None
-             ) -> str | None:
-    """The first node that fails when the module runs at another batch size or sequence length: the node
-    that fixes it."""
-    probe = _Probe(module)
-    try:
-        with torch.no_grad():
-            probe.run(*example_inputs(graph, batch=batch, length=length).values())
-    except Exception:
-        return probe.failed
-    return None
-
-
-class _Probe(fx.Interpreter):
-    failed: str | None = None
-
-    def run_node(self, n: fx.Node) -> object:
-        try:
-            return super().run_node(n)
-        except Exception:
-            if self.failed is None:  # a block's failure surfaces at the block instance: name the instance
-                self.failed = str(n.target).split(".")[0] if n.op == "call_module" else n.name
-            raise
 
 
 def _write(capture: _Capture, graph: Graph, path: Path, opset: int | None) -> None:
@@ -297,73 +270,7 @@ def _write(capture: _Capture, graph: Graph, path: Path, opset: int | None) -> No
                           dynamic_shapes=capture.axes, input_names=input_names(graph),
                           output_names=output_names(graph), opset_version=opset, verbose=False)
     except Exception as error:
-        raise _exporter_error(graph, error, capture.program.module(), capture.program) from None
-
-
-# --- naming the node behind an error -------------------------------------------------------------------------
-
-def _exporter_error(graph: Graph, error: Exception, module: nn.Module,
-                    program: torch.export.ExportedProgram | None = None) -> ExportError:
-    path = _module_in_traceback(error, module) or _module_in_text(str(error), program) \
-        or _name_in_text(str(error), graph)
-    node = path.split(".")[0] if path else None
-    where = _describe(node, path, "{}") or f"'{graph.name}'"
-    return ExportError(f"cannot export {where} to ONNX: {_first_line(error)}", node=node)
-
-
-def _describe(node: str | None, path: str | None, template: str) -> str:
-    """`node 'stage2' (stage2.0.conv2)` in `template`: the graph node, and the layer inside it when it is a
-    block; empty when no node is known."""
-    if node is None:
-        return ""
-    return template.format(f"node '{node}'" + (f" ({path})" if path and path != node else ""))
-
-
-def _module_in_traceback(error: BaseException, module: nn.Module) -> str | None:
-    """The innermost sub-module whose code was running when the error was raised (non-strict export runs
-    the modules' own Python code, so their frames are in the traceback)."""
-    paths = {id(m): name for name, m in module.named_modules() if name}
-    found = None
-    for frame in _frames(error):
-        owner = frame.tb_frame.f_locals.get("self")
-        if id(owner) in paths:
-            found = paths[id(owner)]
-    return found
-
-
-def _frames(error: BaseException) -> Iterator[TracebackType]:
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        tb = current.__traceback__
-        while tb is not None:
-            yield tb
-            tb = tb.tb_next
-        current = current.__cause__ or current.__context__
-
-
-def _module_in_text(text: str, program: torch.export.ExportedProgram | None) -> str | None:
-    """A node of the exported program named in the message, traced back to the module that produced it."""
-    if program is None:
-        return None
-    for node in program.graph.nodes:
-        stack = node.meta.get("nn_module_stack")
-        if stack and re.search(rf"\b{re.escape(node.name)}\b", text):
-            return list(stack.values())[-1][0]
-    return None
-
-
-def _name_in_text(text: str, graph: Graph) -> str | None:
-    for name in sorted((n.name for n in graph.nodes), key=len, reverse=True):
-        if re.search(rf"\b{re.escape(name)}\b", text):
-            return name
-    return None
-
-
-def _first_line(error: BaseException) -> str:
-    line = next((s.strip() for s in str(error).splitlines() if s.strip()), "")
-    return f"{type(error).__name__}: {line}" if line else type(error).__name__
+        raise exporter_error(graph, error, capture.program.module(), capture.program) from None
 
 
 # --- verifying -----------------------------------------------------------------------------------------------
@@ -382,14 +289,14 @@ def _verify(graph: Graph, module: fx.GraphModule, path: Path, length: int | None
     try:
         onnx.checker.check_model(str(path))
     except Exception as error:
-        raise ExportError(f"the exported file of '{graph.name}' is not valid ONNX: {_first_line(error)}") from None
+        raise ExportError(f"the exported file of '{graph.name}' is not valid ONNX: {first_line(error)}") from None
     inputs = example_inputs(graph, batch=CHECK_BATCH, seed=1, length=length)
     try:
         with torch.no_grad():
             expected = module(*inputs.values())
     except Exception as error:  # the capture accepted a size the module refuses: a bound torch did not see
         raise ExportError(f"torch cannot run '{graph.name}' at batch {CHECK_BATCH}"
-                          f"{f' and length {length}' if length else ''}: {_first_line(error)}") from None
+                          f"{f' and length {length}' if length else ''}: {first_line(error)}") from None
     expected = expected if isinstance(expected, tuple) else (expected,)
     actual = _run_onnx(graph, path, inputs)
     max_abs, max_rel = _compare(output_names(graph), expected, actual, rtol, atol)
@@ -419,27 +326,11 @@ def _run_onnx(graph: Graph, path: Path, inputs: dict[str, torch.Tensor]) -> list
         session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         return session.run(None, {name: tensor.numpy() for name, tensor in inputs.items()})
     except Exception as error:
-        path_in_module = _onnx_node_module(str(error), path) or _name_in_text(str(error), graph)
+        path_in_module = onnx_node_module(str(error), path) or name_in_text(str(error), graph)
         node = path_in_module.split(".")[0] if path_in_module else None
+        where = describe_node(node, path_in_module, " (at {})")
         raise ExportError(f"onnxruntime cannot run the exported '{graph.name}' at batch {CHECK_BATCH}"
-                          f"{_describe(node, path_in_module, ' (at {})')}: {_first_line(error)}", node=node) from None
-
-
-def _onnx_node_module(text: str, path: Path) -> str | None:
-    """The module behind the ONNX node that onnxruntime names (`Name:'node_convolution'`): the exporter
-    records each node's scopes in its metadata, `['', 'stage2', '0', 'conv2', 'convolution']`."""
-    named = re.search(r"Name:'([^']+)'", text)
-    if named is None:
-        return None
-    for node in onnx.load(str(path)).graph.node:
-        if node.name == named.group(1):
-            scopes = {p.key: p.value for p in node.metadata_props}.get("pkg.torch.onnx.name_scopes", "[]")
-            try:
-                modules = [str(s) for s in ast.literal_eval(scopes)[1:-1] if s]
-            except (ValueError, SyntaxError):
-                return None
-            return ".".join(modules) or None
-    return None
+                          f"{where}: {first_line(error)}", node=node) from None
 
 
 def _compare(names: list[str], expected: tuple[torch.Tensor, ...], actual: list[np.ndarray], rtol: float,

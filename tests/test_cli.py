@@ -113,3 +113,15 @@ def test_code_writes_an_importable_module(tmp_path: Path, capsys: pytest.Capture
     source = target.read_text(encoding="utf-8")
     assert "class Lenet(nn.Module)" in source and "nn.Conv2d(1, 32, kernel_size=5)" in source
     compile(source, str(target), "exec")
+
+
+def test_templates_lists_every_template_with_its_count(capsys: pytest.CaptureFixture[str]) -> None:
+    from graph.library import template_names
+
+    assert main.main(["templates", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert sorted(rows) == template_names()
+    assert rows["mlp"]["parameters"] == 1_557 and rows["lenet"]["parameters"] == 105_506
+    assert "Figure 5.2" in rows["lenet"]["source"] and all(r["valid"] for r in rows.values())
+    assert main.main(["templates"]) == 0
+    assert "105,506" in capsys.readouterr().out

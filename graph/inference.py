@@ -19,6 +19,7 @@ from graph.model import Edge, Graph, Node
 from graph.problems import Problem, ShapeError
 from graph.resolve import block_outputs, resolve
 from graph.tensor import TensorType, format_shape
+from graph.tying import apply_ties
 from graph.validation import check_structure, who
 from graph.values import describe, resolve_values
 
@@ -172,6 +173,7 @@ def _analyze(graph: Graph, scope: Mapping[str, Any], given: Mapping[str, TensorT
         fresh_memo[name] = (key, infos[name])
     if given is None:
         graph.__dict__["_node_memo"] = fresh_memo
+    problems += apply_ties(graph, infos)
     return Analysis(problems, infos)
 
 

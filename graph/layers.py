@@ -11,6 +11,7 @@ from graph.catalog import (
     LARGEST,
     SHAPE,
     SIZE,
+    TEXT,
     LayerSpec,
     ParamSpec,
     PortSpec,
@@ -134,7 +135,9 @@ LAYERS: tuple[LayerSpec, ...] = (
     LayerSpec(
         "fully-conn", LINEAR, "Fully connected: an affine map of the last dimension, y = Wx + b.",
         shapes.fully_conn,
-        (_positive("out_features", 64, "size of the output vector"), _bias()),
+        (_positive("out_features", 64, "size of the output vector"), _bias(),
+         ParamSpec("tie", TEXT, None, optional=True,
+                   description="share the weight of this embed node (an output projection tied to the embedding)")),
         trainable=True, prefix="fc", aliases=("linear", "fc", "dense")),
     _conv(1), _conv(2), _transp_conv(1), _transp_conv(2),
     _simple("relu", ACTIVATION, "Rectified linear unit: max(0, x), applied element-wise."),

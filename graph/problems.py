@@ -30,6 +30,7 @@ CODES: dict[str, str] = {
     "shape": "the incoming shapes do not fit the layer",
     "rank": "the incoming tensor has the wrong number of dimensions",
     "dtype": "token ids where float values are needed, or the reverse",
+    "tie": "a fully-conn tied to an embedding that is missing or of another size",
 }
 
 

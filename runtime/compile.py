@@ -101,11 +101,21 @@ def _compile(graph: Graph, analysis: Analysis, name: str) -> fx.GraphModule:
     ordered = [results[n] for n in block_outputs(graph)]
     code.output(ordered[0] if len(ordered) == 1 else tuple(ordered))
     code.lint()
+    _tie_weights(graph, analysis, root)
     module = fx.GraphModule(root, code, class_name=class_name(name))
     for child_name, child in root.named_children():
         if isinstance(child, nn.ModuleList):  # fx copies `stage1.0` under a plain Module: keep the list
             module.add_module(child_name, child)
     return module
+
+
+def _tie_weights(graph: Graph, analysis: Analysis, root: nn.Module) -> None:
+    """A fully-conn tied to an embedding shares its table: one Parameter, two names in the state_dict."""
+    for node_name, info in analysis.nodes.items():
+        target = info.values.get("tie") if info.type == "fully-conn" else None
+        if target is not None:
+            layer = root.get_submodule(module_name(graph, node_name))
+            layer.weight = root.get_submodule(module_name(graph, target)).weight
 
 
 def _arguments(graph: Graph, node: Node, values: dict[tuple[str, str], fx.Node]

@@ -40,7 +40,18 @@ class ClassWriter:
             node = self.graph.node(name)
             if node.type not in ("input", "output"):
                 self._node(node, self.analysis.nodes[name])
+        self.init += self._ties()
         return self.init, self._forward()
+
+    def _ties(self) -> list[str]:
+        """A fully-conn tied to an embedding shares its table, after both are made."""
+        lines = []
+        for name, info in self.analysis.nodes.items():
+            target = info.values.get("tie") if info.type == "fully-conn" else None
+            if target is not None:
+                layer, table = (_reference(module_name(self.graph, n)) for n in (name, target))
+                lines.append(f"{layer}.weight = {table}.weight  # tied: one table for both")
+        return lines
 
     def _node(self, node: Node, info: NodeInfo) -> None:
         ports = self._ports(node)

@@ -280,10 +280,13 @@ Step = Callable[[Ports], tuple[dict[str, TensorType], int, "Analysis | None"]]
 
 def _run_copies(node: Node, step: Step, incoming: Ports, copies: int
                 ) -> tuple[dict[str, TensorType], int, list[Stage]]:
-    """Apply the node `copies` times in series, each copy with its own parameters."""
-    if copies > 1 and (len(incoming) != 1 or sum(len(v) for v in incoming.values()) != 1):
-        raise _Failed([Problem("repeat", f"{who(node)} is repeated ×{copies} but has several inputs: only a "
-                               "node with one input and one output can be replicated in series", node.name)])
+    """Apply the node `copies` times in series, each copy with its own parameters. The first port carries the
+    chain from copy to copy; any other port (a decoder layer's Z) feeds every copy the same side input."""
+    chained = next(iter(incoming), None)
+    if copies > 1 and (chained is None or len(incoming[chained]) != 1):
+        raise _Failed([Problem("repeat", f"{who(node)} is repeated ×{copies} but receives several inputs on its "
+                               f"first port '{chained}': the copies are chained through that port, which takes "
+                               "exactly one edge", node.name)])
     current, total, stages = incoming, 0, []
     for index in range(copies):
         try:
@@ -298,7 +301,7 @@ def _run_copies(node: Node, step: Step, incoming: Ports, copies: int
         if len(outputs) != 1:
             raise _Failed([Problem("repeat", f"{who(node)} is repeated ×{copies} but has several outputs",
                                    node.name)])
-        following = {next(iter(current)): [next(iter(outputs.values()))]}
+        following = {**current, chained: [next(iter(outputs.values()))]}
         if following == current:  # a fixed point: every further copy gives the same type and count
             return outputs, total + count * (copies - 1 - index), stages
         current = following

@@ -147,7 +147,7 @@ def _emit(graph: Graph, node: Node, info: NodeInfo, root: nn.Module, code: fx.Gr
     value: Any = None
     for path in paths:
         value = code.call_module(path, args, kwargs)
-        args, kwargs = (value,), {}
+        args = (value,)  # the next copy continues the chain; side inputs (kwargs) reach every copy
     if isinstance(target, Graph):
         ports = block_outputs(target)
         if len(ports) > 1:

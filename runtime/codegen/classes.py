@@ -59,7 +59,8 @@ class ClassWriter:
         codes, outputs = self._copies(node, info, {p: [self.shapes[v] for v in vs] for p, vs in ports.items()})
         first_port = next(iter(ports), "x")
         if codes[0].init is not None:
-            init = codes[0].init if len(codes) == 1 else _container(codes, _plain(codes[0], first_port))
+            sequential = len(ports) == 1 and _plain(codes[0], first_port)  # side inputs need a loop instead
+            init = codes[0].init if len(codes) == 1 else _container(codes, sequential)
             self.init.append(_assignment(module_name(self.graph, node.name), init))
         args = {port: [self.vars.var_of[v] for v in values] for port, values in ports.items()}
         self.vars.consume(sources)
@@ -84,7 +85,7 @@ class ClassWriter:
         for index in range(min(info.copies, len(info.stages) + 1)):
             code, outputs = self._copy(node, info, index, shapes)
             codes.append(code)
-            shapes = {next(iter(shapes)): [next(iter(outputs.values()))]} if shapes else {}
+            shapes = {**shapes, next(iter(shapes)): [next(iter(outputs.values()))]} if shapes else {}
         return codes + [codes[-1]] * (info.copies - len(codes)), outputs
 
     def _copy(self, node: Node, info: NodeInfo, index: int, shapes: Mapping[str, list[Shape]]
@@ -120,12 +121,12 @@ class ClassWriter:
         if len(codes) == 1:
             return [f"{lhs} = {code.call(module, args)}"]
         port, (source,) = next(iter(args.items()))
-        if _plain(code, port):
+        if len(args) == 1 and _plain(code, port):
             return [f"{target} = {module}({source})"]
         loop = self.vars.names.claim("layer") if code.init is not None else "_"
         head = f"for {loop} in {module}:" if code.init is not None else f"for _ in range({len(codes)}):"
         start = [] if target == source else [f"{target} = {source}"]
-        return [*start, head, f"    {lhs} = {code.call(loop, {port: [target]})}"]
+        return [*start, head, f"    {lhs} = {code.call(loop, {**args, port: [target]})}"]
 
     def _forward(self) -> list[str]:
         params = "".join(f", {p}: torch.Tensor" for p in self.vars.params)

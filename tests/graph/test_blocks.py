@@ -206,15 +206,20 @@ def test_a_repeat_on_a_node_with_two_inputs_is_a_problem() -> None:
     assert "×2" in problem.message and "several inputs" in problem.message
 
 
-def test_a_repeat_on_a_block_with_two_inputs_is_a_problem() -> None:
+def test_a_repeated_block_chains_its_first_port_and_shares_the_others() -> None:
+    """A decoder layer ×N: the queries go from copy to copy, the same memory x_kv reaches every copy."""
     g = Graph()
-    q, kv = g.add("input", shape=(10, 32)), g.add("input", shape=(7, 32))
-    c = g.add("cross-att", repeat=2)
+    q, kv = g.add("input", shape=(10, 32)), g.add("input", shape=(7, 24))
+    c = g.add("cross-att", repeat=3)
     g.connect(q, c, "x_q")
     g.connect(kv, c, "x_kv")
     g.connect(c, g.add("output", loss="none"))
-    (problem,) = g.validate()
-    assert problem.code == "repeat" and problem.node == c
+    analysis = g.analyze()
+    assert analysis.ok
+    one = 2 * 32 + (32 * 32 + 32 * 24 + 32 * 24 + 32 * 32) + 4 * 32  # layernorm + mha with kdim = vdim = 24
+    assert analysis.nodes[c].parameters == 3 * one
+    assert analysis.nodes[c].output.shape == (10, 32)
+    assert all(stage.inputs["x_kv"][0].shape == (7, 24) for stage in analysis.nodes[c].stages)
 
 
 # --- editing blocks -----------------------------------------------------------------------------------------

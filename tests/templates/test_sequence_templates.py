@@ -43,7 +43,7 @@ def layer(d: int) -> int:
 
 def transformer(V: int, D: int, N: int, **_: Any) -> int:
     decoder_layer = 2 * attention(D) + feed_forward(D)
-    return 2 * V * D + N * layer(D) + 2 * decoder_layer + 2 * D + (D * V + V)
+    return 2 * V * D + N * layer(D) + N * decoder_layer + 2 * D + (D * V + V)
 
 
 def gpt(V: int, T: int, D: int, N: int, **_: Any) -> int:

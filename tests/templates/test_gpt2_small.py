@@ -25,3 +25,32 @@ def test_gpt2_small_matches_the_published_count_and_shapes() -> None:
 def test_gpt2_small_file_is_canonical() -> None:
     path = template_path("gpt2-small")
     assert path is not None and dumps(load_graph("gpt2-small")) == path.read_text(encoding="utf-8")
+
+
+def test_vit_b16_exports_at_reduced_width(tmp_path) -> None:
+    """The giant's structure, at a width that exports in seconds: 4 patches of 3·2·2, D=24, one layer."""
+    from runtime.export import export_onnx
+
+    graph = load_graph("vit-b16")
+    for knob, value in (("M", 4), ("P", 2), ("D", 24), ("N", 1), ("heads", 2), ("C", 10)):
+        graph.set_meta(knob, value)
+    assert graph.analyze().ok
+    report = export_onnx(graph, tmp_path / "vit.onnx")
+    assert report.max_abs_diff < 1e-4 and next(iter(report.outputs.values()))[-1] == 10
+
+
+def test_gpt2_small_exports_at_reduced_width(tmp_path) -> None:
+    """Same graph, tie included, with V=64, T=16, D=48 (12 heads of 4): the tied projection exports too."""
+    from runtime.export import export_onnx
+
+    graph = load_graph("gpt2-small")
+    for node, key, value in (("X", "shape", [16]), ("X", "vocab_size", 64), ("wte", "num_embeddings", 64),
+                             ("wte", "embedding_dim", 48), ("wpe", "max_len", 16), ("head", "out_features", 64),
+                             ("blocks", "repeat", None)):
+        if key == "repeat":
+            graph.set_repeat(node, 2)
+        else:
+            graph.set_param(node, key, value)
+    assert graph.analyze().ok
+    report = export_onnx(graph, tmp_path / "gpt2.onnx")
+    assert report.max_abs_diff < 1e-4 and next(iter(report.outputs.values()))[-1] == 64

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import keyword
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,25 +101,21 @@ class Graph:
 
     @property
     def edges(self) -> list[Edge]:
-        data = sorted(self._nx.edges(data=True), key=lambda e: e[2]["order"])
-        return [Edge(u, v, d["port"], d["src_port"]) for u, v, d in data]
+        return _in_order(self._nx.edges(data=True))
 
     def in_edges(self, name: str) -> list[Edge]:
         """Edges into `name`, in the order they were made (the order of the terms of concat)."""
-        data = sorted(self._nx.in_edges(name, data=True), key=lambda e: e[2]["order"])
-        return [Edge(u, v, d["port"], d["src_port"]) for u, v, d in data]
+        return _in_order(self._nx.in_edges(name, data=True))
 
     def incoming(self) -> dict[str, list[Edge]]:
         """Every node's incoming edges in order, built in one pass (validation reads them all)."""
         index: dict[str, list[Edge]] = {name: [] for name in self._nodes}
-        data = sorted(self._nx.edges(data=True), key=lambda e: e[2]["order"])
-        for u, v, d in data:
-            index[v].append(Edge(u, v, d["port"], d["src_port"]))
+        for edge in self.edges:
+            index[edge.dst].append(edge)
         return index
 
     def out_edges(self, name: str) -> list[Edge]:
-        data = sorted(self._nx.out_edges(name, data=True), key=lambda e: e[2]["order"])
-        return [Edge(u, v, d["port"], d["src_port"]) for u, v, d in data]
+        return _in_order(self._nx.out_edges(name, data=True))
 
     def nodes_of_type(self, type_name: str) -> list[Node]:
         return [n for n in self._nodes.values() if n.type == type_name]
@@ -272,3 +268,8 @@ class Graph:
     def _changed(self, kind: str, **data: Any) -> None:
         self.revision += 1
         self.events.emit(kind, **data)
+
+
+def _in_order(data: Iterable[tuple[str, str, dict[str, Any]]]) -> list[Edge]:
+    """networkx edge triples as Edges, in the order they were made."""
+    return [Edge(u, v, d["port"], d["src_port"]) for u, v, d in sorted(data, key=lambda e: e[2]["order"])]

@@ -4,13 +4,13 @@ hand from the standard formulas, and against ResNet-50's published total."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
 from graph import Graph, loads
 from graph.catalog import ParamSpec
 from graph.library import library_blocks
+from tests.graph.builders import chain
 
 # --- the standard formulas, written out independently of the shape rules ------------------------------------
 
@@ -48,18 +48,6 @@ def dresblock_count(c: int, s: int) -> int:
 
 
 # --- helpers ------------------------------------------------------------------------------------------------
-
-def chain(shape: tuple[int, ...], *layers: tuple[str, dict[str, Any]], g: Graph | None = None) -> Graph:
-    """input(shape) → layers... → output, wired in series."""
-    g = g if g is not None else Graph()
-    previous = g.add("input", shape=shape)
-    for type_name, params in layers:
-        node = g.add(type_name, **params)
-        g.connect(previous, node)
-        previous = node
-    g.connect(previous, g.add("output", loss="none"))
-    return g
-
 
 # --- residual blocks ----------------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from graph import Graph, GraphFileError, Problem, layer_spec, layer_types, load_graph, loads
 from graph.catalog import ParamSpec
 from graph.problems import WARNING
+from tests.graph.builders import chain
 
 
 def sentence(problem: Problem, *words: str) -> None:
@@ -27,18 +28,6 @@ def sentence(problem: Problem, *words: str) -> None:
         assert f"'{problem.node}'" in text, text
     for word in words:
         assert word in text, (word, text)
-
-
-def wired(shape: tuple[int, ...], *layers: tuple[str, dict[str, Any]]) -> Graph:
-    """input(shape) → layers in series → output."""
-    g = Graph()
-    previous = g.add("input", shape=shape)
-    for type_name, params in layers:
-        node = g.add(type_name, **params)
-        g.connect(previous, node)
-        previous = node
-    g.connect(previous, g.add("output", loss="none"))
-    return g
 
 
 def one(g: Graph, code: str) -> Problem:
@@ -66,7 +55,7 @@ def test_a_cycle_is_reported_on_each_of_its_nodes_naming_them_in_order() -> None
 
 
 def test_a_node_wired_to_itself_is_a_cycle() -> None:
-    g = wired((8,), ("relu", {}))
+    g = chain((8,), ("relu", {}))
     g.connect("relu1", "relu1")
     problem = one(g, "cycle")
     assert problem.node == "relu1" and "'relu1' → 'relu1'" in problem.message
@@ -83,7 +72,7 @@ def test_an_unconnected_required_port_is_named() -> None:
 
 
 def test_optional_ports_may_stay_unconnected() -> None:
-    g = wired((4, 8), ("mha", {"num_heads": 2}))
+    g = chain((4, 8), ("mha", {"num_heads": 2}))
     assert g.validate() == []
 
 
@@ -99,7 +88,7 @@ def test_two_edges_into_a_single_port_is_an_arity_problem() -> None:
 
 
 def test_a_sum_of_one_term_is_an_arity_problem() -> None:
-    g = wired((8,), ("+", {}))
+    g = chain((8,), ("+", {}))
     problem = one(g, "arity")
     assert (problem.node, problem.port) == ("add1", "x")
     sentence(problem, "receives 1 input", "at least 2")
@@ -157,7 +146,7 @@ def test_a_node_cut_off_from_the_inputs_is_unreachable() -> None:
 
 
 def test_a_result_that_reaches_no_output_is_a_dead_end_warning() -> None:
-    g = wired((8,), ("relu", {}))
+    g = chain((8,), ("relu", {}))
     t = g.add("tanh")
     g.connect("relu1", t)
     problem = one(g, "dead-end")
@@ -170,7 +159,7 @@ def test_a_result_that_reaches_no_output_is_a_dead_end_warning() -> None:
     ("input", "no-input", "has no input node"), ("output", "no-output", "has no output node"),
 ])
 def test_a_graph_without_an_input_or_an_output_says_so(missing: str, code: str, words: str) -> None:
-    g = wired((8,), ("relu", {}))
+    g = chain((8,), ("relu", {}))
     g.remove(g.nodes_of_type(missing)[0].name)
     problem = one(g, code)
     assert problem.node is None
@@ -182,7 +171,7 @@ def test_an_empty_graph_has_no_input_and_no_output() -> None:
 
 
 def test_a_block_without_an_output_says_which_block() -> None:
-    g = wired((8,), ("b", {}))  # wired while 'b' is still undefined
+    g = chain((8,), ("b", {}))  # wired while 'b' is still undefined
     block = Graph("b", blocks=g.blocks)
     block.add("input", "x", shape=["D"])
     g.blocks["b"] = block
@@ -200,33 +189,33 @@ def test_an_edge_from_an_output_its_block_no_longer_has_is_an_unknown_port() -> 
 
 
 def test_an_unknown_layer_type_suggests_the_closest_one() -> None:
-    g = wired((8,), ("rleu", {}))
+    g = chain((8,), ("rleu", {}))
     problem = one(g, "unknown-type")
     assert problem.node == "rleu1"
     sentence(problem, "unknown layer type 'rleu'", "did you mean 'relu'?")
 
 
 def test_a_type_close_to_a_block_is_an_undefined_block_listing_the_blocks() -> None:
-    g = wired((64, 8, 8), ("resblok", {}))
+    g = chain((64, 8, 8), ("resblok", {}))
     problem = one(g, "undefined-block")
     assert problem.node == "resblok1"
     sentence(problem, "'resblok'", "did you mean 'resblock'?", "dresblock", "self-att")
 
 
 def test_a_type_close_to_nothing_lists_the_blocks_there_are() -> None:
-    problem = one(wired((8,), ("zzzqqq", {})), "unknown-type")
+    problem = one(chain((8,), ("zzzqqq", {})), "unknown-type")
     sentence(problem, "'zzzqqq'", "neither a layer type nor a defined block", "blocks: ")
 
 
 def test_nodes_after_an_unknown_type_get_no_noise() -> None:
-    g = wired((8,), ("rleu", {}), ("fully-conn", {"out_features": 3}))
+    g = chain((8,), ("rleu", {}), ("fully-conn", {"out_features": 3}))
     assert [(p.code, p.node) for p in g.validate()] == [("unknown-type", "rleu1")]
 
 
 # --- meta-parameters ----------------------------------------------------------------------------------------
 
 def test_an_unknown_meta_parameter_suggests_the_right_one() -> None:
-    problem = one(wired((8,), ("fully-conn", {"out_featurs": 3})), "unknown-param")
+    problem = one(chain((8,), ("fully-conn", {"out_featurs": 3})), "unknown-param")
     assert problem.node == "fc1"
     sentence(problem, "no meta-parameter 'out_featurs'", "did you mean 'out_features'?")
 
@@ -242,7 +231,7 @@ def test_an_unknown_meta_parameter_suggests_the_right_one() -> None:
 ])
 def test_a_value_of_the_wrong_type_is_a_param_type_problem(layer: str, key: str, value: Any, words: str) -> None:
     shape = (3, 16, 16) if layer == "conv-2d" else (8,)
-    problem = one(wired(shape, (layer, {key: value})), "param-type")
+    problem = one(chain(shape, (layer, {key: value})), "param-type")
     sentence(problem, f": {key} ", words)
 
 
@@ -259,14 +248,14 @@ def test_a_value_of_the_wrong_type_is_a_param_type_problem(layer: str, key: str,
 ])
 def test_a_value_out_of_range_is_a_param_range_problem(layer: str, key: str, value: Any, words: str) -> None:
     shape = (3, 16, 16) if layer == "conv-2d" else (8,)
-    g = wired(shape, (layer, {key: value}))
+    g = chain(shape, (layer, {key: value}))
     problem = one(g, "param-range")
     assert problem.node == g.nodes[1].name
     sentence(problem, f": {key} ", words)
 
 
 def test_an_expression_with_an_unknown_name_lists_the_known_ones() -> None:
-    g = wired((8,), ("fully-conn", {"out_features": "N*2"}))
+    g = chain((8,), ("fully-conn", {"out_features": "N*2"}))
     g.params["M"] = ParamSpec("M", "int", 3)
     g.touch()
     problem = one(g, "expression")
@@ -275,21 +264,21 @@ def test_an_expression_with_an_unknown_name_lists_the_known_ones() -> None:
 
 
 def test_an_expression_dividing_by_zero_is_reported() -> None:
-    g = wired((8,), ("fully-conn", {"out_features": "8/(M-3)"}))
+    g = chain((8,), ("fully-conn", {"out_features": "8/(M-3)"}))
     g.params["M"] = ParamSpec("M", "int", 3)
     g.touch()
     sentence(one(g, "expression"), "out_features = '8/(M-3)'", "division by zero")
 
 
 def test_an_expression_giving_a_value_out_of_range_shows_both() -> None:
-    g = wired((8,), ("fully-conn", {"out_features": "M-3"}))
+    g = chain((8,), ("fully-conn", {"out_features": "M-3"}))
     g.params["M"] = ParamSpec("M", "int", 3)
     g.touch()
     sentence(one(g, "param-range"), "(got 'M-3' = 0)")
 
 
 def test_a_graph_meta_parameter_with_a_bad_value_is_reported() -> None:
-    g = wired((8,), ("fully-conn", {"out_features": "M"}))
+    g = chain((8,), ("fully-conn", {"out_features": "M"}))
     g.params["M"] = ParamSpec("M", "int", 3, minimum=1, maximum=10)
     g.set_meta("M", 11)
     problems = g.validate()
@@ -306,7 +295,7 @@ def test_a_graph_meta_parameter_with_a_bad_value_is_reported() -> None:
     ("2/0", "expression", "division by zero"),
 ])
 def test_a_bad_repeat_is_reported(repeat: Any, code: str, words: str) -> None:
-    problem = one(wired((8,), ("fully-conn", {"out_features": 8, "repeat": repeat})), code)
+    problem = one(chain((8,), ("fully-conn", {"out_features": 8, "repeat": repeat})), code)
     assert problem.node == "fc1"
     sentence(problem, words)
 
@@ -323,14 +312,14 @@ def test_a_repeat_on_a_node_with_several_inputs_is_reported() -> None:
 # --- shapes -------------------------------------------------------------------------------------------------
 
 def test_a_fully_connected_layer_on_a_feature_map_says_insert_a_reshape() -> None:
-    g = wired((64, 4, 4), ("fully-conn", {"out_features": 10}), ("relu", {}))
+    g = chain((64, 4, 4), ("fully-conn", {"out_features": 10}), ("relu", {}))
     problem = one(g, "rank")
     assert (problem.node, problem.port) == ("fc1", "x")
     sentence(problem, "64×4×4", "insert a reshape")
 
 
 def test_a_kernel_larger_than_its_input_is_reported_with_both_sizes() -> None:
-    problem = one(wired((1, 4, 4), ("conv-2d", {"kernel_size": 5})), "shape")
+    problem = one(chain((1, 4, 4), ("conv-2d", {"kernel_size": 5})), "shape")
     assert problem.node == "conv1"
     sentence(problem, "kernel of 5", "(4)", "1×4×4")
 
@@ -347,7 +336,7 @@ def test_a_sum_of_mismatched_shapes_names_both() -> None:
 
 
 def test_token_ids_where_floats_are_needed_is_a_dtype_problem() -> None:
-    g = wired((16,), ("fully-conn", {"out_features": 4}))
+    g = chain((16,), ("fully-conn", {"out_features": 4}))
     g.set_param("X", "dtype", "int")
     problem = one(g, "dtype")
     assert problem.node == "fc1"
@@ -355,37 +344,37 @@ def test_token_ids_where_floats_are_needed_is_a_dtype_problem() -> None:
 
 
 def test_an_error_inside_a_block_is_reported_on_the_instance_with_a_path() -> None:
-    problem = one(wired((10, 30), ("self-att", {"heads": 4})), "shape")
+    problem = one(chain((10, 30), ("self-att", {"heads": 4})), "shape")
     assert problem.node == "selfatt1" and problem.path == ("mha1",) and problem.port is None
     sentence(problem, "in self-att 'selfatt1'", "mha 'mha1'", "num_heads=4", "30")
     assert problem.to_json()["path"] == ["mha1"]
 
 
 def test_a_value_error_inside_a_block_names_the_inner_node() -> None:
-    problems = wired((6, 8, 8), ("resblock", {})).validate()
+    problems = chain((6, 8, 8), ("resblock", {})).validate()
     assert [(p.code, p.node, p.path) for p in problems] == [
         ("param-type", "resblock1", ("conv1",)), ("param-type", "resblock1", ("conv2",))]
     sentence(problems[0], "in resblock 'resblock1'", "conv-2d 'conv1'", "'C/4' = 1.5")
 
 
 def test_a_node_downstream_of_an_error_still_reports_its_own_bad_value() -> None:
-    g = wired((64, 4, 4), ("fully-conn", {"out_features": 10}), ("dropout", {"p": 2}))
+    g = chain((64, 4, 4), ("fully-conn", {"out_features": 10}), ("dropout", {"p": 2}))
     assert sorted((p.code, p.node) for p in g.validate()) == [("param-range", "drop1"), ("rank", "fc1")]
 
 
 def test_nodes_after_a_shape_error_get_no_further_problem() -> None:
-    g = wired((64, 4, 4), ("fully-conn", {"out_features": 10}), ("relu", {}), ("fully-conn", {"out_features": 2}))
+    g = chain((64, 4, 4), ("fully-conn", {"out_features": 10}), ("relu", {}), ("fully-conn", {"out_features": 2}))
     assert [(p.code, p.node) for p in g.validate()] == [("rank", "fc1")]
     assert "fc1" not in g.analyze().nodes and "fc2" not in g.analyze().nodes
 
 
 def test_nodes_after_a_parameter_error_get_no_further_problem() -> None:
-    g = wired((8,), ("fully-conn", {"out_features": 0}), ("fully-conn", {"out_features": 3}), ("+", {}))
+    g = chain((8,), ("fully-conn", {"out_features": 0}), ("fully-conn", {"out_features": 3}), ("+", {}))
     assert sorted((p.code, p.node) for p in g.validate()) == [("arity", "add1"), ("param-range", "fc1")]
 
 
 def test_a_valid_graph_has_no_problem_and_every_node_is_inferred() -> None:
-    g = wired((1, 28, 28), ("conv-2d", {"out_channels": 8, "kernel_size": 5}), ("reshape", {"shape": [-1]}),
+    g = chain((1, 28, 28), ("conv-2d", {"out_channels": 8, "kernel_size": 5}), ("reshape", {"shape": [-1]}),
               ("fully-conn", {"out_features": 10}))
     analysis = g.analyze()
     assert analysis.problems == [] and analysis.ok

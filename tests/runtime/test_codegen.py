@@ -5,12 +5,10 @@ torch only, pass ruff's default rules and run as a script."""
 from __future__ import annotations
 
 import ast
-import importlib.util
 import itertools
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 import torch
@@ -19,10 +17,10 @@ from graph import Graph, GraphError, ParamSpec, load_graph
 from runtime import build_module
 from runtime.codegen import generate_source, write_source
 from runtime.compile import CompileError, class_name
+from tests.runtime.generated import load_generated
 from tests.runtime.test_layer_shapes import GOOD, Case, build_graph
 
 BATCH = 3
-_loaded = itertools.count()
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
 
 
@@ -31,12 +29,6 @@ def ruff_command() -> list[str]:
     return [str(beside)] if beside.exists() else [sys.executable, "-m", "ruff"]
 
 
-def load(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"generated_{next(_loaded)}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def sample(graph: Graph) -> list[torch.Tensor]:
@@ -56,7 +48,7 @@ def check_same_model(graph: Graph, tmp_path: Path) -> str:
     path = write_source(graph, tmp_path / f"{class_name(graph.name).lower()}.py")
     source = path.read_text(encoding="utf-8")
     compile(source, str(path), "exec")
-    model = getattr(load(path), class_name(graph.name))().eval()
+    model = getattr(load_generated(path), class_name(graph.name))().eval()
     compiled = build_module(graph).eval()
     assert shapes(model.state_dict()) == shapes(compiled.state_dict())
     assert shapes(dict(model.named_buffers())) == shapes(dict(compiled.named_buffers()))
@@ -417,7 +409,7 @@ def test_any_text_is_safe_in_docstrings(tmp_path: Path) -> None:
     graph.description = "Ends with a quote\"\nand a backslash \\"
     path = write_source(graph, tmp_path / "texts.py")
     assert_ruff_clean(path)
-    assert load(path).__doc__.startswith(f"{graph.title}: the network")  # the text itself, escaped
+    assert load_generated(path).__doc__.startswith(f"{graph.title}: the network")  # the text itself, escaped
 
 
 def test_a_graph_with_errors_is_refused() -> None:

@@ -3,7 +3,6 @@ chain the first port through the copies and give every copy the same side input.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import torch
@@ -11,6 +10,7 @@ import torch
 from graph import Graph
 from runtime import build_module
 from runtime.codegen import write_source
+from tests.runtime.generated import load_generated
 
 
 def decoder_stack(copies: int = 3) -> Graph:
@@ -38,10 +38,7 @@ def test_compiled_copies_chain_the_queries_and_share_the_memory() -> None:
 def test_generated_source_does_the_same(tmp_path: Path) -> None:
     graph = decoder_stack()
     path = write_source(graph, tmp_path / "decoder_model.py")
-    spec = importlib.util.spec_from_file_location("decoder_model", path)
-    assert spec is not None and spec.loader is not None
-    generated = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(generated)
+    generated = load_generated(path)
     compiled, model = build_module(graph).eval(), generated.Decoder().eval()
     model.load_state_dict(compiled.state_dict())
     y, z = torch.randn(3, 5, 16), torch.randn(3, 7, 12)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ import torch
 from graph import Graph, dumps, loads
 from runtime import build_module
 from runtime.codegen import write_source
+from tests.runtime.generated import load_generated
 
 
 def tied_lm(vocab: int = 20, dim: int = 6, length: int = 8, tie: str | None = "wte", out: int | None = None,
@@ -60,10 +60,7 @@ def test_generated_source_ties_too(tmp_path: Path) -> None:
     graph = tied_lm()
     path = write_source(graph, tmp_path / "tied_model.py")
     assert "self.head.weight = self.wte.weight" in path.read_text(encoding="utf-8")
-    spec = importlib.util.spec_from_file_location("tied_model", path)
-    assert spec is not None and spec.loader is not None
-    generated = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(generated)
+    generated = load_generated(path)
     model, compiled = generated.Tied().eval(), build_module(graph).eval()
     model.load_state_dict(compiled.state_dict())
     assert model.head.weight is model.wte.weight

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from graph import Graph, dumps, load_graph
-from graph.library import template_path
+from graph import Graph, load_graph
 from runtime import build_module
 from runtime.export import export_onnx
+from tests.templates.canonical import load_canonical
 
 BATCH = 2
 # name: (parameters, output shape of one sample)
@@ -39,10 +39,7 @@ def input_shape(graph: Graph) -> tuple[int, ...]:
 
 @pytest.mark.parametrize("name", EXPECTED)
 def test_the_template_file_is_canonical_and_complete(name: str) -> None:
-    path = template_path(name)
-    assert path is not None
-    graph = load_graph(name)
-    assert path.read_text(encoding="utf-8") == dumps(graph)
+    graph = load_canonical(name)
     assert graph.title and graph.source and graph.description
     assert f"{EXPECTED[name][0]:,}" in graph.description
     assert graph.training["dataset"] and graph.training["epochs"] > 0

@@ -30,9 +30,49 @@ def build_parser() -> argparse.ArgumentParser:
     code = commands.add_parser("code", help="write the graph as a self-contained PyTorch module (.py)")
     code.add_argument("graph", help="a .layerbook.json file or a template name")
     code.add_argument("-o", "--output", required=True, help="the .py file to write")
+    add_train_parser(commands)
     app = commands.add_parser("app", help="start the application (the default)")
     app.add_argument("graph", nargs="?", default="lenet", help="graph to open (default: lenet)")
     return parser
+
+
+def add_train_parser(commands: argparse._SubParsersAction) -> None:
+    train = commands.add_parser(
+        "train", help="train a graph on a dataset, writing a run folder (checkpoints, metrics, summary)",
+        description="Train a graph. Settings left out come from the template's own defaults, so "
+        "`train lenet` just works. Runs under `torchrun --nproc_per_node=K` too (DistributedDataParallel; "
+        "--batch-size is then the global batch). Ctrl+C stops after the current step and saves last.pt.")
+    train.add_argument("graph", nargs="?", help="a .layerbook.json file or a template name (not with --resume)")
+    train.add_argument("--data", dest="dataset", metavar="NAME|PATH",
+                       help="a built-in dataset (digits, digits8, shapes, moons, spirals, blobs, pytext, reverse, "
+                       "copy, sort, majority) or a .csv, .npz, .npy, .txt file or a folder of images per class")
+    train.add_argument("--epochs", type=int, help="passes over the training data")
+    train.add_argument("--batch-size", type=int, help="samples per step (the global batch under torchrun)")
+    train.add_argument("--lr", type=float, help="learning rate")
+    train.add_argument("--optimizer", choices=("sgd", "adam", "adamw"))
+    train.add_argument("--momentum", type=float, help="SGD momentum (default 0.9)")
+    train.add_argument("--nesterov", action="store_true", default=None, help="SGD with Nesterov momentum")
+    train.add_argument("--weight-decay", type=float, help="weight decay (decoupled for adamw)")
+    train.add_argument("--schedule", choices=("constant", "step", "cosine"), help="learning-rate schedule")
+    train.add_argument("--warmup-steps", type=int, help="linear warm-up of the learning rate over these steps")
+    train.add_argument("--step-epochs", type=int, help="step schedule: epochs between decays (default 10)")
+    train.add_argument("--gamma", type=float, help="step schedule: factor of each decay (default 0.1)")
+    train.add_argument("--clip", type=float, help="clip the gradient's norm to this value")
+    train.add_argument("--seed", type=int, help="random seed (runs on the CPU are reproducible)")
+    train.add_argument("--device", help="auto (CUDA, then MPS, then CPU), cuda, cuda:N, mps or cpu")
+    train.add_argument("--precision", choices=("fp32", "bf16", "fp16"), help="mixed precision on CUDA")
+    train.add_argument("--channels-last", action="store_true", default=None, help="NHWC convolutions on CUDA")
+    train.add_argument("--compile", action="store_true", default=None, help="torch.compile the model")
+    train.add_argument("--patience", type=int, help="stop after this many epochs without a better validation loss")
+    train.add_argument("--noise", type=float, help="reconstruction: noise added to the inputs (denoising)")
+    train.add_argument("--train-size", type=int, help="cap (or, for generated data, set) the training samples")
+    train.add_argument("--val-size", type=int, help="cap (or set) the validation samples")
+    train.add_argument("--features", type=lambda text: text.split(","), help="CSV: feature columns, comma-separated")
+    train.add_argument("--label", help="CSV: the label column (default: the last)")
+    train.add_argument("--log-every", type=int, help="steps between reported metrics (default 10)")
+    train.add_argument("--out", help="the run folder (default: runs/<graph>-<date>-<time>)")
+    train.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last checkpoint")
+    train.add_argument("--quiet", action="store_true", help="no progress bar (epoch lines and summary only)")
 
 
 def read_graph(source: str):  # -> Graph | None, having explained why not
@@ -114,6 +154,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_export(args.graph, args.output, args.weights, args.opset)
     if args.command == "code":
         return run_code(args.graph, args.output)
+    if args.command == "train":
+        from runtime.training.command import train_command
+
+        return train_command(vars(args))
     from app import run_app
 
     return run_app(getattr(args, "graph", "lenet"))

@@ -1,0 +1,28 @@
+"""Data for training: built-in datasets (nothing downloaded) and a user's files, fitted to a graph.
+
+    dataset = load_dataset("digits", GraphSpec.of(graph), seed=0)
+    for inputs, targets in dataset.train.batches(order, 64, device): ...
+
+Validation sets never depend on `seed` (a fixed split seed); `seed` only changes generated training content.
+"""
+
+from __future__ import annotations
+
+from runtime.data.base import Batch, DataError, DataMismatch, Dataset, Split, TensorSplit
+from runtime.data.options import DataOptions
+from runtime.data.registry import BUILTINS, builder_for
+from runtime.data.spec import GraphSpec, InputSpec, OutputSpec
+
+__all__ = ["Batch", "DataError", "DataMismatch", "DataOptions", "Dataset", "GraphSpec", "InputSpec", "OutputSpec",
+           "Split", "TensorSplit", "builtin_datasets", "load_dataset"]
+
+
+def load_dataset(source: str, spec: GraphSpec, *, seed: int = 0, options: DataOptions | None = None) -> Dataset:
+    """A built-in dataset by name, or a .csv / .npz / .npy / .txt file or an image folder, fitted to `spec`.
+    Raises DataError when the data cannot be read, DataMismatch when it does not fit the graph."""
+    return builder_for(source)(spec, seed, options or DataOptions())
+
+
+def builtin_datasets() -> dict[str, str]:
+    """The built-in datasets: name → one-line description."""
+    return {name: description for name, (description, _) in BUILTINS.items()}

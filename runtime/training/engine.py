@@ -1,0 +1,339 @@
+"""The training engine: epochs of steps, validation, checkpoints, early stopping, faults, and a stream of events.
+
+    trainer = Trainer(graph, TrainConfig(epochs=5), run_dir=Path("runs/lenet-1"), on_event=print)
+    outcome = trainer.run()          # Finished or Failed, never an exception for a user's mistake
+    trainer.control.request_stop()   # from another thread or a signal handler: stops after the current step
+
+The loop keeps the device busy: losses and accuracy counts stay on the device between reports (every
+`log_every` steps), where one synchronisation reads them, checks them for NaN/Inf and times the window.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from graph import Graph
+from graph.fileformat import GraphFileError, load_graph
+from runtime.compile import CompileError
+from runtime.data import DataError, Dataset
+from runtime.training import distributed
+from runtime.training.batching import epoch_plan, validation_order
+from runtime.training.checkpoint import CheckpointError, Position, load_checkpoint, restore, save_checkpoint
+from runtime.training.config import ConfigError, TrainConfig
+from runtime.training.control import Control
+from runtime.training.devices import autocast, describe
+from runtime.training.distributed import broadcast_text
+from runtime.training.events import EpochMetrics, Event, Failed, Finished, Started, Status, StepMetrics
+from runtime.training.faults import TrainingFailure, is_out_of_memory, non_finite_loss, out_of_memory
+from runtime.training.memory import largest_fitting_batch
+from runtime.training.objective import as_tuple
+from runtime.training.run_folder import BEST, GRAPH_FILE, LAST, SETTINGS_FILE, RunFolder, new_run_dir, read_json
+from runtime.training.session import Session, open_session
+from runtime.training.window import Window
+
+EXPECTED = (ConfigError, DataError, CompileError, CheckpointError, GraphFileError, ValueError)
+KINDS = {ConfigError: "config", DataError: "data", CompileError: "graph", CheckpointError: "resume",
+         GraphFileError: "resume"}
+
+
+class Trainer:
+    def __init__(self, graph: Graph, config: TrainConfig, *, run_dir: Path | None = None,
+                 on_event: Callable[[Event], None] | None = None, control: Control | None = None,
+                 dataset: Dataset | None = None, resume: bool = False, runs_root: Path | None = None) -> None:
+        """`run_dir`: the run folder; or `runs_root`: the folder in which to make a new one named after the
+        graph and the time; neither: nothing is written (tests, benchmarks)."""
+        self.graph = graph
+        self.config = config
+        self.run_dir = run_dir
+        self._runs_root = runs_root
+        self.control = control or Control()
+        self._on_event = on_event
+        self._dataset = dataset
+        self._resume = resume
+        self.session: Session | None = None
+        self.position = Position()
+        self._clock = 0.0  # time.perf_counter() when this process started training
+        self._trained = 0.0  # seconds spent in training steps by this process (throughput)
+        self._samples = 0  # samples trained by this process
+        self._steps_here = 0  # steps trained by this process
+        self._before = 0.0  # seconds the run had trained before this process (resumed runs)
+
+    @classmethod
+    def resuming(cls, run_dir: Path, changes: dict[str, Any] | None = None, **options: Any) -> Trainer:
+        """A trainer that continues the run in `run_dir` from its last checkpoint, with the same graph and
+        settings (`changes` may raise the number of epochs, for instance)."""
+        try:
+            graph = load_graph(run_dir / GRAPH_FILE)
+            settings = read_json(run_dir / SETTINGS_FILE)
+        except (OSError, ValueError, GraphFileError) as error:
+            raise CheckpointError(f"'{run_dir}' is not a run folder that can be resumed: {error}") from None
+        config = TrainConfig.from_dict(settings["config"]).updated(**(changes or {}))
+        return cls(graph, config, run_dir=run_dir, resume=True, **options)
+
+    # ---- the run ---------------------------------------------------------------------------------------------
+
+    def run(self) -> Finished | Failed:
+        """Train to the end, to a stop request or to a failure; the outcome is also the last event sent."""
+        outcome: Finished | Failed
+        try:
+            self._emit(Status("preparing", "building the model and loading the data"))
+            self._prepare()
+            outcome = Finished(self._train())
+            outcome = Finished(outcome.state, self._finish(outcome.state))
+        except TrainingFailure as failure:
+            outcome = Failed(failure.kind, str(failure))
+        except EXPECTED as error:
+            outcome = Failed(next((k for t, k in KINDS.items() if isinstance(error, t)), "error"), str(error))
+        except Exception as error:  # an out-of-memory outside a step (e.g. building the model)
+            if not is_out_of_memory(error):
+                raise
+            outcome = Failed("out-of-memory", f"out of memory while preparing the run: {error}")
+        finally:
+            distributed.finish(self.session.world if self.session else distributed.from_environment())
+        self._emit(Status("failed" if isinstance(outcome, Failed) else outcome.state,
+                          outcome.message if isinstance(outcome, Failed) else ""))
+        self._emit(outcome)
+        return outcome
+
+    def _prepare(self) -> None:
+        self.session = session = open_session(self.graph, self.config, self._dataset)
+        if self.run_dir is None and self._runs_root is not None:
+            # under torchrun every rank must use (and resume from) the folder rank 0 named
+            self.run_dir = Path(broadcast_text(str(new_run_dir(self.graph.name, self._runs_root)), session.world))
+        if self.run_dir is not None and session.world.main:
+            session.folder = RunFolder(self.run_dir)
+        if self._resume:
+            state = load_checkpoint(self.run_dir / LAST)
+            self.position = restore(state, session.model, session.optimizer, session.scheduler, session.scaler,
+                                    session.noise)
+        if session.folder is not None:
+            session.folder.begin(self.graph, session.settings(), self.position.step if self._resume else None)
+        self._emit(Started(str(self.run_dir or ""), describe(session.device), session.dataset.description,
+                           session.dataset.task, session.parameters, self.config.epochs, session.steps_per_epoch,
+                           self.position.step, session.world.size))
+
+    def _train(self) -> str:
+        """Epochs from the current position; the state the run ends in."""
+        self._clock = time.perf_counter()
+        self._before = self.position.elapsed
+        self._emit(Status("running"))
+        while self.position.epoch < self.config.epochs:
+            if not self._epoch():
+                return "stopped"
+            if self._early_stop():
+                return "early-stopped"
+        return "finished"
+
+    def _epoch(self) -> bool:
+        """One epoch (or its remainder); False when a stop request ended it."""
+        session, config, position = self.session, self.config, self.position
+        plan = epoch_plan(len(session.dataset.train), config.batch_size, config.seed, position.epoch, session.world,
+                          position.batch)
+        window, epoch_totals = Window(session.device), Window(session.device)
+        session.model.train()
+        batches = session.dataset.train.batches(plan.order, plan.local_batch, session.device)
+        for size, (inputs, targets) in zip(plan.global_sizes, batches, strict=False):
+            if not self._may_continue():
+                self._save(LAST)
+                return False
+            started = time.perf_counter()
+            self._step(inputs, targets, size, window, epoch_totals)
+            self._trained += time.perf_counter() - started
+            if window.steps >= config.log_every:
+                self._report(window)
+        if window.steps:
+            self._report(window)
+        self._end_epoch(epoch_totals)
+        return True
+
+    def _may_continue(self) -> bool:
+        if self.control.paused:
+            self._emit(Status("paused"))
+            self.control.wait_while_paused()
+            if not self.control.stop_requested:
+                self._emit(Status("running"))
+        if self.control.stop_requested:
+            self._emit(Status("stopping", "saving what was learned"))
+            return False
+        return True
+
+    def _step(self, inputs: dict[str, torch.Tensor], targets: dict[str, torch.Tensor], global_size: int,
+              window: Window, epoch_totals: Window) -> None:
+        session, config = self.session, self.config
+        local = len(next(iter(inputs.values())))
+        inputs = self._prepare_inputs(inputs)
+        try:
+            with autocast(config, session.device):
+                predictions = as_tuple(session.step_model(**inputs))
+                loss = session.objective.loss(predictions, targets)
+            # each rank's mean, weighted by its share of the global batch: DDP's average is the global mean
+            scaled = loss * (local * session.world.size / global_size) if session.world.distributed else loss
+            self._backward_and_update(scaled)
+        except Exception as error:
+            if is_out_of_memory(error):
+                raise self._out_of_memory() from None
+            raise
+        correct = session.objective.correct(predictions, targets)
+        window.add(loss.detach(), local, correct)
+        epoch_totals.add(loss.detach(), local, correct)
+        self.position.step += 1
+        self.position.batch += 1
+        self._samples += global_size
+        self._steps_here += 1
+
+    def _prepare_inputs(self, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        session, config = self.session, self.config
+        if config.noise and session.dataset.task == "reconstruction":  # denoising: the target stays clean
+            inputs = {k: v + config.noise * torch.randn(v.shape, generator=session.noise, device=v.device)
+                      if v.is_floating_point() else v for k, v in inputs.items()}
+        if config.channels_last and session.device.type == "cuda":
+            inputs = {k: v.contiguous(memory_format=torch.channels_last) if v.dim() == 4 else v
+                      for k, v in inputs.items()}
+        return inputs
+
+    def _backward_and_update(self, loss: torch.Tensor) -> None:
+        session, config = self.session, self.config
+        if session.scaler is not None:
+            session.scaler.scale(loss).backward()
+            session.scaler.unscale_(session.optimizer)
+        else:
+            loss.backward()
+        if config.clip is not None:
+            torch.nn.utils.clip_grad_norm_(session.model.parameters(), config.clip)
+        if session.scaler is not None:
+            session.scaler.step(session.optimizer)
+            session.scaler.update()
+        else:
+            session.optimizer.step()
+        session.scheduler.step()
+        session.optimizer.zero_grad(set_to_none=True)
+
+    def _out_of_memory(self) -> TrainingFailure:
+        session = self.session
+        session.optimizer.zero_grad(set_to_none=True)
+        if session.device.type == "cuda":
+            torch.cuda.empty_cache()
+        fits = largest_fitting_batch(session, self.config.batch_size)
+        return out_of_memory(session.device, self.config.batch_size, fits)
+
+    # ---- reports ---------------------------------------------------------------------------------------------
+
+    def _report(self, window: Window) -> None:
+        """Read the window's losses (one synchronisation), stop on NaN/Inf, send and record the metrics."""
+        session, position = self.session, self.position
+        lr = session.scheduler.get_last_lr()[0]
+        loss, accuracy, diverged = window.means(session.world)
+        if diverged:
+            self._diverged(window, lr)
+        seconds = window.seconds()
+        total_steps = self.config.epochs * session.steps_per_epoch
+        done = position.step
+        eta = (total_steps - done) * self._trained / self._steps_here if self._steps_here else None
+        metrics = StepMetrics(done, position.epoch + 1, loss, accuracy, lr,
+                              window.samples * session.world.size / seconds if seconds else 0.0,
+                              self._elapsed(), done / max(1, total_steps), eta)
+        window.clear()
+        self._emit(metrics)
+        self._log(metrics.step, metrics.epoch, "train", loss, accuracy, lr, metrics.samples_per_s)
+
+    def _diverged(self, window: Window, lr: float) -> None:
+        """Stop on the first step whose loss was NaN or Inf (in this process, or in another one)."""
+        losses = window.losses()
+        bad = torch.nonzero(~torch.isfinite(losses))
+        first = int(bad[0]) if len(bad) else window.steps - 1
+        step = self.position.step - window.steps + first + 1
+        raise non_finite_loss(float(losses[first]) if len(bad) else float("nan"), step, self.position.epoch + 1, lr)
+
+    def _end_epoch(self, epoch_totals: Window) -> None:
+        session, position = self.session, self.position
+        train_loss, train_accuracy, _ = epoch_totals.means(session.world) if epoch_totals.steps else (None, None, 0)
+        self._emit(Status("validating"))
+        val_loss, val_accuracy = self._validate()
+        if not torch.isfinite(torch.tensor(val_loss)):
+            raise non_finite_loss(val_loss, position.step, position.epoch + 1, session.scheduler.get_last_lr()[0])
+        best = position.best_loss is None or val_loss < position.best_loss
+        position.epoch += 1
+        position.batch = 0
+        if best:
+            position.best_loss, position.best_epoch, position.bad_epochs = val_loss, position.epoch, 0
+            position.best_accuracy = val_accuracy
+        else:
+            position.bad_epochs += 1
+        position.history = {k: v for k, v in (("train_loss", train_loss), ("train_accuracy", train_accuracy),
+                                              ("val_loss", val_loss), ("val_accuracy", val_accuracy)) if v is not None}
+        if best:
+            self._save(BEST)
+        self._save(LAST)
+        self._log(position.step, position.epoch, "val", val_loss, val_accuracy, None, None)
+        self._emit(EpochMetrics(position.epoch, position.step, train_loss, train_accuracy, val_loss, val_accuracy,
+                                best, self._elapsed()))
+        if position.epoch < self.config.epochs:
+            self._emit(Status("running"))
+
+    @torch.no_grad()
+    def _validate(self) -> tuple[float, float | None]:
+        session = self.session
+        session.model.eval()
+        totals = Window(session.device)
+        order = validation_order(len(session.dataset.val), session.world)
+        local_batch = max(1, self.config.batch_size // session.world.size)
+        for inputs, targets in session.dataset.val.batches(order, local_batch, session.device):
+            with autocast(self.config, session.device):
+                predictions = as_tuple(session.model(**self._prepare_inputs(inputs)))
+                loss = session.objective.loss(predictions, targets)
+            totals.add(loss, len(next(iter(inputs.values()))), session.objective.correct(predictions, targets))
+        session.model.train()
+        loss, accuracy, _ = totals.means(session.world)
+        return loss, accuracy
+
+    def _early_stop(self) -> bool:
+        patience = self.config.patience
+        return patience is not None and self.position.bad_epochs >= patience
+
+    def _save(self, name: str) -> None:
+        session = self.session
+        self.position.elapsed = self._elapsed()
+        if session.folder is None:
+            return
+        try:
+            save_checkpoint(session.folder.path / name, session.model, session.optimizer, session.scheduler,
+                            session.scaler, self.position, session.noise)
+        except CheckpointError as error:  # a full disk: the run cannot keep what it learns, so it stops
+            raise TrainingFailure("disk", str(error)) from None
+
+    def _log(self, step: int, epoch: int, phase: str, loss: float, accuracy: float | None, lr: float | None,
+             rate: float | None) -> None:
+        if self.session.folder is not None:
+            self.session.folder.log({"step": step, "epoch": epoch, "phase": phase, "loss": loss, "accuracy": accuracy,
+                                     "lr": lr, "samples_per_s": rate, "elapsed": self._elapsed()})
+
+    def _elapsed(self) -> float:
+        since = time.perf_counter() - self._clock if self._clock else 0.0
+        return self._before + since
+
+    def _finish(self, state: str) -> dict[str, Any]:
+        session, position = self.session, self.position
+        summary = {
+            "state": state, "graph": self.graph.name, "dataset": session.dataset.description,
+            "task": session.dataset.task, "device": describe(session.device), "world_size": session.world.size,
+            "parameters": session.parameters, "epochs": position.epoch, "steps": position.step,
+            "elapsed_s": round(self._elapsed(), 3),
+            "samples_per_s": round(self._samples / self._trained, 1) if self._trained else None,
+            "final": dict(position.history),
+            "best": {"epoch": position.best_epoch, "val_loss": position.best_loss,
+                     "val_accuracy": position.best_accuracy},
+            "torch": torch.__version__,
+        }
+        if session.folder is not None:
+            session.folder.finish(summary)
+        return summary
+
+    def _emit(self, event: Event) -> None:
+        world = self.session.world if self.session else distributed.from_environment()
+        if self._on_event is not None and world.main:
+            self._on_event(event)

@@ -1,0 +1,101 @@
+"""The command line's view of a run: a tqdm progress bar (rate, ETA, loss), one line per epoch, a summary."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from tqdm import tqdm
+
+from runtime.training.events import EpochMetrics, Event, Failed, Finished, Started, Status, StepMetrics
+
+
+class ProgressPrinter:
+    def __init__(self, stream: TextIO | None = None, bar: bool = True) -> None:
+        self._stream = stream
+        self.bar_enabled = bar
+        self._bar: tqdm | None = None
+        self._epochs = 0
+        self._run_dir = ""
+
+    @property
+    def stream(self) -> TextIO:
+        return self._stream or sys.stderr  # looked up late: the one in use when the run prints
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, Started):
+            self._started(event)
+        elif isinstance(event, StepMetrics):
+            self._step(event)
+        elif isinstance(event, EpochMetrics):
+            self._write(epoch_line(event, self._epochs))
+        elif isinstance(event, Status) and event.state == "stopping":
+            self._write("stopping: saving the last checkpoint (press Ctrl+C again to quit at once)")
+        elif isinstance(event, Failed):
+            self._close()
+            print(f"training failed ({event.kind}): {event.message}", file=self.stream)
+        elif isinstance(event, Finished):
+            self._close()
+            print(summary_text(event, self._run_dir), file=self.stream)
+
+    def _started(self, event: Started) -> None:
+        self._epochs, self._run_dir = event.epochs, event.run_dir
+        processes = f" × {event.world_size} processes" if event.world_size > 1 else ""
+        print(f"training on {event.device}{processes}: {event.parameters:,} parameters, {event.dataset} "
+              f"({event.task}); run folder {event.run_dir}", file=self.stream)
+        if self.bar_enabled:
+            self._bar = tqdm(total=event.epochs * event.steps_per_epoch, initial=event.first_step, unit="step",
+                             file=self.stream, dynamic_ncols=True, leave=True)
+
+    def _step(self, event: StepMetrics) -> None:
+        if self._bar is None:
+            return
+        self._bar.update(event.step - self._bar.n)
+        postfix = {"epoch": event.epoch, "loss": f"{event.loss:.4f}"}
+        if event.accuracy is not None:
+            postfix["acc"] = f"{event.accuracy:.1%}"
+        postfix["samples/s"] = f"{event.samples_per_s:,.0f}"
+        self._bar.set_postfix(postfix, refresh=False)
+
+    def _write(self, line: str) -> None:
+        if self._bar is not None:
+            self._bar.write(line, file=self.stream)
+        else:
+            print(line, file=self.stream)
+
+    def _close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def epoch_line(event: EpochMetrics, epochs: int) -> str:
+    parts = [f"epoch {event.epoch}/{epochs}"]
+    if event.train_loss is not None:
+        parts.append(f"train loss {event.train_loss:.4f}")
+    if event.train_accuracy is not None:
+        parts.append(f"train acc {event.train_accuracy:.1%}")
+    parts.append(f"val loss {event.val_loss:.4f}")
+    if event.val_accuracy is not None:
+        parts.append(f"val acc {event.val_accuracy:.1%}")
+    return " · ".join(parts) + (" (best)" if event.best else "")
+
+
+def summary_text(event: Finished, run_dir: str) -> str:
+    summary = event.summary
+    words = {"finished": "finished", "stopped": "stopped on request", "early-stopped": "stopped early (patience)"}
+    text = f"{words.get(event.state, event.state)}: {summary.get('epochs')} epochs, {summary.get('steps')} steps " \
+           f"in {summary.get('elapsed_s', 0):.1f} s"
+    if summary.get("samples_per_s"):
+        text += f", {summary['samples_per_s']:,.0f} samples/s"
+    best = summary.get("best") or {}
+    if best.get("val_loss") is not None:
+        text += f"; best val loss {best['val_loss']:.4f}"
+        if best.get("val_accuracy") is not None:
+            text += f", val acc {best['val_accuracy']:.1%}"
+        text += f" at epoch {best['epoch']}"
+    if run_dir:
+        text += f"\nrun folder: {run_dir} (best.pt, last.pt, metrics.csv, summary.json)"
+        if event.state == "stopped":
+            text += f"; continue with --resume {run_dir}"
+    return text

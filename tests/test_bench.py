@@ -20,3 +20,21 @@ def test_table_reports_speed_up_and_budget() -> None:
     lines = text.splitlines()
     assert "4.00x" in lines[2] and lines[2].rstrip().endswith("yes")
     assert "0.50x" in lines[3] and lines[3].rstrip().endswith("NO")
+
+
+def test_training_benchmark_compares_like_with_like() -> None:
+    """The engine and the minimal loop it is timed against do the same computation: same weights after it."""
+    import torch
+
+    from bench.training import cases, engine_run, minimal_loop
+    from runtime.data import DataOptions, GraphSpec, load_dataset
+    from runtime.training import template_config
+
+    case = cases()[0]
+    config = template_config(case.graph.training).updated(epochs=1, batch_size=16, schedule="constant",
+                                                          warmup_steps=0, train_size=64, val_size=16)
+    dataset = load_dataset(case.dataset, GraphSpec.of(case.graph), options=DataOptions(size=64, val_size=16))
+    _, engine = engine_run(case.graph, config, dataset)
+    _, minimal = minimal_loop(case.graph, config, dataset, torch.device("cpu"))
+    for key, value in minimal.state_dict().items():
+        torch.testing.assert_close(engine.state_dict()[key], value, rtol=1e-5, atol=1e-6)

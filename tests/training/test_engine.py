@@ -61,8 +61,8 @@ def test_learns_and_reports_every_log_interval(tmp_path: Path) -> None:
 def test_run_folder_holds_graph_settings_metrics_summary_and_checkpoints(tmp_path: Path) -> None:
     run = tmp_path / "run"
     trainer, outcome, _ = train(run_dir=run)
-    assert sorted(p.name for p in run.iterdir()) == ["best.pt", "graph.layerbook.json", "last.pt", "metrics.csv",
-                                                      "settings.json", "summary.json"]
+    files = sorted(p.name for p in run.iterdir() if "tfevents" not in p.name)  # TensorBoard's, when installed
+    assert files == ["best.pt", "graph.layerbook.json", "last.pt", "metrics.csv", "settings.json", "summary.json"]
     with open(run / "metrics.csv", newline="") as stream:
         rows = list(csv.DictReader(stream))
     assert tuple(rows[0].keys()) == COLUMNS
@@ -230,3 +230,22 @@ def test_unavailable_device_or_precision_fails_with_the_reason() -> None:
     assert isinstance(outcome, Failed) and outcome.kind == "config" and "no CUDA GPU" in outcome.message
     _, outcome, _ = train(CONFIG.updated(precision="bf16"))
     assert isinstance(outcome, Failed) and "needs a CUDA GPU" in outcome.message
+
+
+def test_tensorboard_event_files_when_tensorboard_is_installed(tmp_path: Path) -> None:
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run = tmp_path / "run"
+    train(CONFIG.updated(epochs=1), run_dir=run)
+    events = EventAccumulator(str(run))
+    events.Reload()
+    assert {"train/loss", "val/loss", "val/accuracy"} <= set(events.Tags()["scalars"])
+    assert [e.step for e in events.Scalars("val/loss")] == [19]
+
+
+def test_events_can_cross_a_process_boundary() -> None:
+    import pickle
+
+    _, _, events = train(CONFIG.updated(epochs=1))
+    assert pickle.loads(pickle.dumps(events)) == events  # the app receives them through a multiprocessing queue

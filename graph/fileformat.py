@@ -88,7 +88,9 @@ def parse_json(raw: str | bytes, source: str) -> Any:
         doc = json.loads(raw, parse_constant=_refuse_constant, parse_int=_parse_int)
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno}, column {exc.colno}"
-        ending = " (the file looks truncated)" if exc.pos >= len(raw.rstrip()) else ""
+        # json reports a string cut by the end of the file where the string starts
+        cut = exc.pos >= len(raw.rstrip()) or exc.msg.startswith("Unterminated string")
+        ending = " (the file looks truncated)" if cut else ""
         raise GraphFileError(source, [f"not valid JSON at {where}: {exc.msg}{ending}"]) from None
     except ValueError as exc:  # an integer of hundreds of digits, or NaN/Infinity
         raise GraphFileError(source, [f"not a usable JSON document: {exc}"]) from None

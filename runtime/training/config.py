@@ -47,6 +47,7 @@ class TrainConfig:
     features: list[str] | None = None  # CSV columns used as features (default: all but the label)
     label: str | None = None  # CSV column of the label (default: the last)
     log_every: int = 10  # steps between reported training metrics
+    health_every: int | None = None  # steps between health reports of each box (the app's graph colouring)
 
     def __post_init__(self) -> None:
         self.check()
@@ -67,6 +68,8 @@ class TrainConfig:
                 raise ConfigError(f"{name} must not be negative, got {getattr(self, name)}")
         if self.clip is not None and not self.clip > 0:
             raise ConfigError(f"clip must be above 0, got {self.clip}")
+        if self.health_every is not None:
+            _positive("health_every", self.health_every)
         if self.patience is not None:
             _positive("patience", self.patience)
         for name in ("train_size", "val_size"):

@@ -28,8 +28,9 @@ from runtime.training.config import ConfigError, TrainConfig
 from runtime.training.control import Control
 from runtime.training.devices import autocast, describe
 from runtime.training.distributed import broadcast_text
-from runtime.training.events import EpochMetrics, Event, Failed, Finished, Started, Status, StepMetrics
+from runtime.training.events import EpochMetrics, Event, Failed, Finished, Health, Started, Status, StepMetrics
 from runtime.training.faults import TrainingFailure, is_out_of_memory, non_finite_loss, out_of_memory
+from runtime.training.health import HealthMonitor
 from runtime.training.memory import largest_fitting_batch
 from runtime.training.objective import as_tuple
 from runtime.training.run_folder import BEST, GRAPH_FILE, LAST, SETTINGS_FILE, RunFolder, new_run_dir, read_json
@@ -57,6 +58,7 @@ class Trainer:
         self._resume = resume
         self.session: Session | None = None
         self.position = Position()
+        self._health: HealthMonitor | None = None
         self._clock = 0.0  # time.perf_counter() when this process started training
         self._trained = 0.0  # seconds spent in training steps by this process (throughput)
         self._samples = 0  # samples trained by this process
@@ -111,6 +113,8 @@ class Trainer:
             state = load_checkpoint(self.run_dir / LAST)
             self.position = restore(state, session.model, session.optimizer, session.scheduler, session.scaler,
                                     session.noise)
+        if self.config.health_every:
+            self._health = HealthMonitor(self.graph, session.model, self.config.health_every)
         if session.folder is not None:
             session.folder.begin(self.graph, session.settings(), self.position.step if self._resume else None)
         self._emit(Started(str(self.run_dir or ""), describe(session.device), session.dataset.description,
@@ -167,13 +171,16 @@ class Trainer:
         session, config = self.session, self.config
         local = len(next(iter(inputs.values())))
         inputs = self._prepare_inputs(inputs)
+        health = self._health if self._health and self._health.due(self.position.step + 1) else None
+        if health is not None:
+            health.arm()
         try:
             with autocast(config, session.device):
                 predictions = as_tuple(session.step_model(**inputs))
                 loss = session.objective.loss(predictions, targets)
             # each rank's mean, weighted by its share of the global batch: DDP's average is the global mean
             scaled = loss * (local * session.world.size / global_size) if session.world.distributed else loss
-            self._backward_and_update(scaled)
+            self._backward_and_update(scaled, health)
         except Exception as error:
             if is_out_of_memory(error):
                 raise self._out_of_memory() from None
@@ -196,13 +203,15 @@ class Trainer:
                       for k, v in inputs.items()}
         return inputs
 
-    def _backward_and_update(self, loss: torch.Tensor) -> None:
+    def _backward_and_update(self, loss: torch.Tensor, health: HealthMonitor | None) -> None:
         session, config = self.session, self.config
         if session.scaler is not None:
             session.scaler.scale(loss).backward()
             session.scaler.unscale_(session.optimizer)
         else:
             loss.backward()
+        if health is not None:  # read between backward and step, while the gradients are there
+            self._emit(Health(self.position.step + 1, health.collect()))
         if config.clip is not None:
             torch.nn.utils.clip_grad_norm_(session.model.parameters(), config.clip)
         if session.scaler is not None:

@@ -52,6 +52,14 @@ class EpochMetrics:
 
 
 @dataclass(frozen=True)
+class Health:
+    """Per box of the graph (node name): gradient norm, dead relu fraction, NaN/Inf (see health.py)."""
+
+    step: int
+    nodes: dict[str, Any]  # node name → runtime.training.health.NodeHealth
+
+
+@dataclass(frozen=True)
 class Failed:
     kind: str  # nan, out-of-memory, data, graph, config, resume, disk, error
     message: str
@@ -63,4 +71,4 @@ class Finished:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-Event = Started | Status | StepMetrics | EpochMetrics | Failed | Finished
+Event = Started | Status | StepMetrics | EpochMetrics | Health | Failed | Finished

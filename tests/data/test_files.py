@@ -196,3 +196,19 @@ def test_every_template_with_its_dataset() -> None:
         assert set(inputs) == {i.name for i in graph.inputs}, template
         for out in graph.outputs:
             assert targets[out.name].shape == (4, *out.target_shape), template
+
+
+def test_preview_shows_images_rows_text_or_the_reason() -> None:
+    from graph import load_graph
+    from runtime.data import GraphSpec
+    from runtime.data.preview import preview
+
+    shown = preview("digits", GraphSpec.of(load_graph("lenet")), count=8)
+    assert shown.kind == "images" and len(shown.images) == 8 and shown.images[0].shape == (28, 28, 3)
+    assert shown.images[0].dtype == torch.uint8 and int(shown.images[0].max()) == 255
+    assert all(label in [str(d) for d in range(10)] for label in shown.labels)
+    assert preview("blobs", GraphSpec.of(load_graph("mlp")), count=4).kind == "table"
+    text = preview("pytext", GraphSpec.of(load_graph("gpt")), count=8)
+    assert text.kind == "text" and len(text.text) == 2 * 64
+    wrong = preview("pytext", GraphSpec.of(load_graph("lenet")))
+    assert wrong.kind == "error" and "'X' 1×28×28" in wrong.error

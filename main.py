@@ -31,6 +31,15 @@ def build_parser() -> argparse.ArgumentParser:
     code.add_argument("graph", help="a .layerbook.json file or a template name")
     code.add_argument("-o", "--output", required=True, help="the .py file to write")
     add_train_parser(commands)
+    render = commands.add_parser("render", help="draw the graph as a figure in the book's style (SVG, PDF or PNG)")
+    render.add_argument("graph", help="a .layerbook.json file or a template name")
+    render.add_argument("-o", "--output", required=True, help="figure.svg, figure.pdf or figure.png")
+    render.add_argument("--theme", choices=("light", "dark"), default="light", help="colours (default: light)")
+    shot = commands.add_parser("screenshot", help="save a picture of the main window with GRAPH open (off-screen)")
+    shot.add_argument("graph", nargs="?", default="lenet", help="graph to open (default: lenet)")
+    shot.add_argument("-o", "--output", required=True, help="the .png file to write")
+    shot.add_argument("--size", default="1400x860", help="window size WIDTHxHEIGHT (default: 1400x860)")
+    shot.add_argument("--theme", choices=("light", "dark"), default="light", help="colours (default: light)")
     app = commands.add_parser("app", help="start the application (the default)")
     app.add_argument("graph", nargs="?", default="lenet", help="graph to open (default: lenet)")
     return parser
@@ -154,6 +163,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_export(args.graph, args.output, args.weights, args.opset)
     if args.command == "code":
         return run_code(args.graph, args.output)
+    if args.command == "render":
+        from app.render import render_command
+
+        return render_command(args.graph, args.output, args.theme)
+    if args.command == "screenshot":
+        from app.screenshot import screenshot_command
+
+        width, _, height = args.size.partition("x")
+        return screenshot_command(args.graph, args.output, (int(width), int(height)), args.theme)
     if args.command == "train":
         from runtime.training.command import train_command
 

@@ -1,98 +1,265 @@
-"""The main window. Until the node editor lands (step 5) it shows the open graph as the book's table:
-each layer, its output shape and its parameter count, with any problem found by validation."""
+"""The main window: the canvas in the middle, the palette on the left, the inspector on the right, problems and
+the summary below. It wires views to the document: gestures arrive as intents (signals with names), become
+document calls (undoable commands), and the graph's events bring every view up to date."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QHeaderView,
-    QLabel,
-    QMainWindow,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from pathlib import Path
 
-from graph import Graph, GraphFileError, load_graph
+from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QShowEvent
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QVBoxLayout, QWidget
+
+from app.breadcrumb import Breadcrumb
+from app.document import Document
+from app.inspector import Inspector
+from app.menus import build_menus
+from app.palette import Palette
+from app.problems_panel import ProblemsPanel
+from app.scene import GraphScene
+from app.style import theme
+from app.summary_panel import SummaryPanel
+from app.view import GraphView
+from graph import GraphError
+from graph.catalog import ParamError
 from graph.inference import Analysis
-from graph.tensor import format_shape
+from graph.lint import lint
 
-COLUMNS = ("name", "type", "output", "parameters")
-NEXT = ("The node editor, where you drag layers from a palette and wire them into a figure of the book, "
-        "arrives in the next release; training and ONNX export follow.")
+AUTOSAVE_MS = 30_000
+REFUSED = (GraphError, ParamError, ValueError)  # an edit the graph refuses: its message goes to the status bar
 
 
 class MainWindow(QMainWindow):
-    def __init__(self) -> None:
+    def __init__(self, settings: QSettings | None = None) -> None:
         super().__init__()
-        self.graph: Graph | None = None
-        self.resize(760, 620)
-        self.heading = QLabel()
-        self.heading.setTextFormat(Qt.TextFormat.RichText)
-        self.heading.setWordWrap(True)
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.status = QLabel()
-        self.status.setWordWrap(True)
-        upcoming = QLabel(NEXT)
-        upcoming.setWordWrap(True)
-        upcoming.setStyleSheet("color: #555;")
-        layout = QVBoxLayout()
-        for widget in (self.heading, self.table, self.status, upcoming):
-            layout.addWidget(widget)
+        self.settings = settings or QSettings("Layerbook", "Layerbook")
+        self.document = Document()
+        self.theme_name = str(self.settings.value("theme", "light"))
+        self.scene = GraphScene(theme(self.theme_name))
+        self.view = GraphView()
+        self.view.setScene(self.scene)
+        self.breadcrumb = Breadcrumb()
+        self._build_central()
+        self._build_docks()
+        self.actions = build_menus(self)
+        self._connect_views()
+        self.setAcceptDrops(True)
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.timeout.connect(self.autosave)
+        self.autosave_timer.start(AUTOSAVE_MS)
+        self.resize(1400, 860)
+        self._restore_layout()
+        self.set_document(self.document)
+
+    # ---- construction ----------------------------------------------------------------------------------------
+
+    def _build_central(self) -> None:
         central = QWidget()
-        central.setLayout(layout)
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.breadcrumb)
+        layout.addWidget(self.view, 1)
         self.setCentralWidget(central)
 
-    def open_graph(self, source: str) -> bool:
-        """Open a file or template; a bad file is explained in the window, never raised."""
+    def _build_docks(self) -> None:
+        self.palette = Palette()
+        self.inspector = Inspector()
+        self.problems = ProblemsPanel()
+        self.summary = SummaryPanel()
+        self.docks = {}
+        for title, widget, area in (("Layers", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea),
+                                    ("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea),
+                                    ("Problems", self.problems, Qt.DockWidgetArea.RightDockWidgetArea),
+                                    ("Summary", self.summary, Qt.DockWidgetArea.RightDockWidgetArea)):
+            dock = QDockWidget(title, self)
+            dock.setObjectName(f"dock-{title.lower()}")  # saveState needs names
+            dock.setWidget(widget)
+            self.addDockWidget(area, dock)
+            self.docks[title] = dock
+        # the canvas keeps the whole height: the inspector above, problems and summary (tabs) below it
+        self.splitDockWidget(self.docks["Inspector"], self.docks["Problems"], Qt.Orientation.Vertical)
+        self.tabifyDockWidget(self.docks["Problems"], self.docks["Summary"])
+        self.docks["Problems"].raise_()
+        self._dock_sizes_set = False
+
+
+    def _connect_views(self) -> None:
+        self.scene.nodes_moved.connect(lambda moves: self.attempt(self.document.move_nodes, moves))
+        self.scene.connect_requested.connect(
+            lambda src, dst, port, src_port: self.attempt(self.document.connect, src, dst, port, src_port))
+        self.scene.node_activated.connect(self.open_block)
+        self.scene.message.connect(self.show_message)
+        self.scene.selectionChanged.connect(self.refresh_inspector)
+        self.view.layer_dropped.connect(self.add_layer)
+        self.view.file_dropped.connect(self.open_file)
+        self.palette.layer_activated.connect(lambda t: self.add_layer(t, self.view.mapToScene(
+            self.view.viewport().rect().center())))
+        self.inspector.param_edited.connect(lambda n, k, v: self.attempt(self.document.set_param, n, k, v))
+        self.inspector.rename_requested.connect(lambda old, new: self.attempt(self.document.rename, old, new))
+        self.inspector.repeat_edited.connect(lambda n, v: self.attempt(self.document.set_repeat, n, v))
+        self.problems.node_selected.connect(self.reveal_node)
+        self.problems.fix_requested.connect(lambda fix: self.attempt(self.document.edit, fix.label, fix.apply))
+        self.breadcrumb.scope_chosen.connect(lambda scope: self.document.set_scope(scope))
+
+    # ---- the document ----------------------------------------------------------------------------------------
+
+    def set_document(self, document: Document) -> None:
+        """Show `document` (a new, opened or template graph)."""
+        if document is not self.document:
+            self.document.deleteLater()
+        self.document = document
+        document.analysis_changed.connect(self.refresh_analysis)
+        document.scope_changed.connect(self.refresh_scope)
+        document.modified_changed.connect(self.refresh_title)
+        document.path_changed.connect(self.refresh_title)
+        self.actions.bind_undo_stack(document.undo_stack)
+        self.refresh_scope()
+        self.refresh_title()
+        QTimer.singleShot(0, self.view.frame)
+
+    def refresh_scope(self, *_: object) -> None:
+        self.scene.set_graph(self.document.scope_graph)
+        self.breadcrumb.show_scope(self.document.graph.name, self.document.scope)
+        self.palette.set_blocks(sorted(self.document.graph.blocks))
+        self.refresh_analysis()
+        self.view.frame()
+
+    def refresh_analysis(self, *_: object) -> None:
+        analysis = self.document.scope_analysis()
+        problems = [*analysis.problems, *lint(self.document.scope_graph, analysis)]
+        shown = Analysis(problems, analysis.nodes)
+        self.scene.set_analysis(shown)
+        self.problems.set_problems(self.document.scope_graph, problems)
+        self.summary.set_analysis(self.document.scope_graph, analysis)
+        self.refresh_inspector()
+        self._status_summary(analysis, problems)
+
+    def refresh_inspector(self) -> None:
+        selected = self.scene.selected_nodes()
+        name = selected[0] if len(selected) == 1 else None
+        self.inspector.show_node(self.document.scope_graph, name, self.document.scope_analysis(),
+                                 in_block=bool(self.document.scope))
+
+    def refresh_title(self, *_: object) -> None:
+        self.setWindowTitle(f"{self.document.title().rstrip('*')}[*] — Layerbook")  # Qt draws the * when modified
+        self.setWindowModified(self.document.is_modified())
+
+    def _status_summary(self, analysis: Analysis, problems: list) -> None:
+        errors = sum(1 for p in problems if p.is_error)
+        warnings = len(problems) - errors
+        state = "valid" if not errors else f"{errors} error{'s' * (errors != 1)}"
+        extra = f", {warnings} warning{'s' * (warnings != 1)}" if warnings else ""
+        self.statusBar().showMessage(f"{len(self.document.scope_graph)} nodes · {analysis.parameters:,} parameters "
+                                     f"· {state}{extra}")
+
+    # ---- intents from the views ------------------------------------------------------------------------------
+
+    def attempt(self, action, *args: object) -> object:
+        """Run a document intent; a refused edit is explained in the status bar and changes nothing."""
         try:
-            graph = load_graph(source)
-        except GraphFileError as exc:
-            self.graph = None
-            self.setWindowTitle("Layerbook")
-            self.heading.setText(f"<h2>Layerbook</h2><p>Cannot open <b>{source}</b>.</p>")
-            self.table.setRowCount(0)
-            self.status.setText("\n".join(exc.defects))
-            self.status.setStyleSheet("color: #b00020;")
-            return False
-        self.show_graph(graph)
-        return True
+            return action(*args)
+        except REFUSED as error:
+            self.show_message(str(error))
+            return None
 
-    def show_graph(self, graph: Graph) -> None:
-        self.graph = graph
-        analysis = graph.analyze()
-        self.setWindowTitle(f"Layerbook — {graph.name}")
-        title = graph.title or graph.name
-        source = f"<br><i>{graph.source}</i>" if graph.source else ""
-        self.heading.setText(f"<h2>{title}</h2><p>{graph.description}{source}</p>")
-        self._fill_table(graph, analysis)
-        self._show_status(graph, analysis)
+    def show_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
 
-    def _fill_table(self, graph: Graph, analysis: Analysis) -> None:
-        self.table.setRowCount(len(graph))
-        for row, node in enumerate(graph):
-            info = analysis.nodes.get(node.name)
-            cells = (
-                node.name,
-                node.type + (f" ×{info.copies}" if info and info.copies > 1 else ""),
-                format_shape(info.output.shape) if info and info.output else "?",
-                f"{info.parameters:,}" if info else "?",
-            )
-            for column, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                if column == 3:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                self.table.setItem(row, column, item)
+    def add_layer(self, type_name: str, at: QPointF) -> None:
+        name = self.attempt(self.document.add_node, type_name, (round(at.x()), round(at.y())))
+        if name:
+            self.scene.select_nodes([name])
 
-    def _show_status(self, graph: Graph, analysis: Analysis) -> None:
-        if analysis.ok:
-            self.status.setText(f"Valid: {len(graph)} nodes, {analysis.parameters:,} trainable parameters.")
-            self.status.setStyleSheet("color: #1b5e20;")
-        else:
-            self.status.setText("\n".join(str(p) for p in analysis.problems))
-            self.status.setStyleSheet("color: #b00020;")
+    def open_block(self, name: str) -> None:
+        """A double-click on a block instance edits the block's inside (a plain layer: nothing to open)."""
+        from graph.registry import layer_spec
+
+        if name in self.document.scope_graph and layer_spec(self.document.scope_graph.node(name).type) is None:
+            self.attempt(self.document.enter_block, name)
+
+    def reveal_node(self, name: str) -> None:
+        item = self.scene.node_item(name)
+        if item is not None:
+            self.scene.select_nodes([name])
+            self.view.centerOn(item)
+
+    def selected(self) -> list[str]:
+        return self.scene.selected_nodes()
+
+    # ---- files -----------------------------------------------------------------------------------------------
+
+    def open_graph(self, source: str) -> bool:
+        """Open a file or a template by name (the command line's GRAPH)."""
+        from app.files import open_source
+
+        return open_source(self, source)
+
+    def open_file(self, path: str) -> bool:
+        from app.files import open_path
+
+        return open_path(self, Path(path))
+
+    def autosave(self) -> None:
+        from app.autosave import write_autosave
+
+        if self.document.is_modified():
+            write_autosave(self.document)
+
+    def confirm_discard(self) -> bool:
+        """Before losing changes: save, discard or cancel. True when it is fine to go on."""
+        if not self.document.is_modified():
+            return True
+        answer = QMessageBox.question(
+            self, "Unsaved changes", f"Save the changes to {self.document.title().rstrip('*')}?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel)
+        if answer == QMessageBox.StandardButton.Save:
+            from app.files import save
+
+            return save(self)
+        return answer == QMessageBox.StandardButton.Discard
+
+    # ---- window ----------------------------------------------------------------------------------------------
+
+    def set_theme(self, name: str) -> None:
+        self.theme_name = name
+        self.scene.set_theme(theme(name))
+        self.view.setBackgroundBrush(self.scene.backgroundBrush())
+        self.settings.setValue("theme", name)
+
+    def _restore_layout(self) -> None:
+        geometry, state = self.settings.value("geometry"), self.settings.value("state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._dock_sizes_set and self.settings.value("state") is None:
+            # sizes apply once the window has its own: the first showing, unless a saved layout was restored
+            self._dock_sizes_set = True
+            self.resizeDocks([self.docks["Layers"], self.docks["Inspector"]], [200, 360], Qt.Orientation.Horizontal)
+            self.resizeDocks([self.docks["Inspector"], self.docks["Problems"]], [420, 380], Qt.Orientation.Vertical)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.confirm_discard():
+            event.ignore()
+            return
+        from app.autosave import discard
+
+        discard(self.document)
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("state", self.saveState())
+        event.accept()
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        for url in event.mimeData().urls():
+            if url.isLocalFile():
+                self.open_file(url.toLocalFile())
+                event.acceptProposedAction()
+                return

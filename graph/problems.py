@@ -31,6 +31,12 @@ CODES: dict[str, str] = {
     "rank": "the incoming tensor has the wrong number of dimensions",
     "dtype": "token ids where float values are needed, or the reverse",
     "tie": "a fully-conn tied to an embedding that is missing or of another size",
+    # lint warnings (graph/lint.py): legal graphs with a likely mistake
+    "bias-before-batchnorm": "a bias right before a batchnorm, which cancels it (a warning)",
+    "softmax-before-cross-entropy": "a softmax before a cross-entropy output, which applies log-softmax itself "
+                                    "(a warning)",
+    "linear-after-linear": "two linear layers with nothing between them collapse into one (a warning)",
+    "dropout-before-output": "a dropout right before an output only adds noise to predictions (a warning)",
 }
 
 

@@ -1,65 +1,325 @@
-"""The main window, driven through pytest-qt."""
+"""The editor as a person uses it: real widgets and events (drops, mouse drags on ports, key presses, the
+inspector), checked against the graph; every edit undoes to the byte-identical document."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QMessageBox
 
+import app.autosave as autosave
 from app.main_window import MainWindow
+from app.palette import MIME_TYPE
+from graph import Graph, load_graph, save_graph
+from graph.fileformat import dumps
+from graph.layout import layered_layout
 
 
-def test_opens_the_default_template_and_lists_its_layers(qtbot) -> None:
-    window = MainWindow()
-    qtbot.addWidget(window)
-    assert window.open_graph("lenet")
-    window.show()
-    qtbot.waitExposed(window)
-    table = window.table
-    assert table.rowCount() == 12
-    rows = [[table.item(r, c).text() for c in range(4)] for r in range(table.rowCount())]
-    assert rows[1] == ["conv1", "conv-2d", "32×24×24", "832"]
-    assert rows[-1][0] == "Y"
-    assert "105,506" in window.status.text()
-    assert window.windowTitle() == "Layerbook — lenet"
+@pytest.fixture(autouse=True)
+def discard_on_close(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Closing a modified window asks whether to save: the tests' windows answer Discard unless a test says
+    otherwise (a modal box would wait for a click that never comes)."""
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
 
 
-def test_clicking_a_row_selects_that_layer(qtbot) -> None:
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.open_graph("mlp")
-    window.show()
-    qtbot.waitExposed(window)
-    rect = window.table.visualItemRect(window.table.item(3, 0))
-    qtbot.mouseClick(window.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    assert window.table.currentRow() == 3
-    assert window.table.item(3, 0).text() == "fc2"
+@pytest.fixture
+def window(qtbot, tmp_path: Path) -> MainWindow:
+    autosave.set_directory(tmp_path / "autosave")
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    shown = MainWindow(settings)
+    qtbot.addWidget(shown)
+    assert shown.open_graph("lenet")
+    shown.show()
+    qtbot.waitExposed(shown)
+    return shown
 
 
-def test_a_bad_file_is_explained_not_raised(qtbot, tmp_path: Path) -> None:
-    path = tmp_path / "bad.layerbook.json"
-    path.write_text("{not json", encoding="utf-8")
-    window = MainWindow()
-    qtbot.addWidget(window)
-    assert not window.open_graph(str(path))
-    assert "not valid JSON" in window.status.text()
-    assert window.table.rowCount() == 0
+def key(window: MainWindow, which: Qt.Key, modifiers=Qt.KeyboardModifier.NoModifier) -> None:
+    window.activateWindow()  # shortcuts go to the active window
+    QApplication.processEvents()
+    window.view.setFocus()
+    QTest.keyClick(window.view, which, modifiers)
 
 
-def test_main_with_no_command_starts_the_app_on_lenet(qtbot, monkeypatch) -> None:
-    """`python main.py` with no command: the window opens on the built-in default example."""
-    from PySide6.QtWidgets import QApplication
+def drag(window: MainWindow, start: QPointF, end: QPointF) -> None:
+    view, viewport = window.view, window.view.viewport()
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, view.mapFromScene(start))
+    for point in (start + (end - start) / 3, start + (end - start) * 2 / 3, end):
+        QTest.mouseMove(viewport, view.mapFromScene(point))
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, view.mapFromScene(end))
 
+
+def test_the_scene_shows_the_graph_and_the_status_bar_its_count(window: MainWindow) -> None:
+    names = {item.name for item in window.scene.node_items()}
+    assert names == {node.name for node in window.document.graph}
+    assert "105,506 parameters · valid" in window.statusBar().currentMessage()
+    assert window.windowTitle().startswith("lenet")
+
+
+def test_a_layer_dropped_from_the_palette_lands_where_dropped_and_undoes(window: MainWindow) -> None:
+    original = dumps(window.document.graph)
+    data = window.palette.tree.mimeData([window.palette.item("gelu")])
+    assert bytes(data.data(MIME_TYPE).data()) == b"gelu"
+    target = window.view.mapFromScene(QPointF(300, -200))
+    viewport = window.view.viewport()
+    enter = QDragEnterEvent(target, Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(viewport, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(QPointF(target), Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(viewport, drop)
+    (added,) = [n for n in window.document.graph if n.type == "gelu"]
+    assert abs(added.position[0] - 300) < 3 and abs(added.position[1] + 200) < 3
+    assert window.scene.node_item(added.name) is not None
+    key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert dumps(window.document.graph) == original
+    assert window.scene.node_item(added.name) is None
+
+
+def test_a_wire_drawn_from_an_output_port_to_an_input_port_connects_them(window: MainWindow) -> None:
+    document = window.document
+    document.disconnect("relu3", "fc2")
+    original = dumps(document.graph)
+    source, target = window.scene.node_item("relu3"), window.scene.node_item("fc2")
+    drag(window, source.out_port_pos("y"), target.in_port_pos("x"))
+    assert [(e.src, e.dst) for e in document.graph.in_edges("fc2")] == [("relu3", "fc2")]
+    assert document.analysis().ok
+    key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert dumps(document.graph) == original
+
+
+def test_a_refused_wire_says_why_in_the_status_bar(window: MainWindow) -> None:
+    before = len(window.document.graph.edges)
+    drag(window, window.scene.node_item("fc2").out_port_pos("y"), window.scene.node_item("conv1").in_port_pos("x"))
+    assert len(window.document.graph.edges) == before
+    assert window.statusBar().currentMessage()  # the reason (a cycle, a taken port...) is shown
+
+
+def test_dragging_a_box_moves_the_node_in_one_undo_step(window: MainWindow) -> None:
+    item = window.scene.node_item("relu1")
+    start = item.pos()
+    drag(window, start, start + QPointF(150, 0))
+    assert window.document.graph.node("relu1").position[0] == pytest.approx(start.x() + 150, abs=2)
+    key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.document.graph.node("relu1").position == (start.x(), start.y())
+
+
+def test_delete_key_removes_the_selection_and_ctrl_z_restores_it(window: MainWindow) -> None:
+    original = dumps(window.document.graph)
+    window.scene.select_nodes(["relu1", "conv2"])
+    key(window, Qt.Key.Key_Delete)
+    assert "relu1" not in window.document.graph and "conv2" not in window.document.graph
+    assert window.scene.node_item("relu1") is None
+    assert not window.document.analysis().ok  # maxpool1 → maxpool2 is now missing a link
+    key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert dumps(window.document.graph) == original
+    key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)  # redo
+    assert "relu1" not in window.document.graph
+
+
+def test_tab_opens_quick_add_and_enter_adds_the_layer(window: MainWindow) -> None:
+    key(window, Qt.Key.Key_Tab)
+    popup = window.view.quick_add
+    assert popup.isVisible()
+    QTest.keyClicks(popup.field, "layern")
+    assert popup.list.currentItem().text() == "layernorm"
+    QTest.keyClick(popup.field, Qt.Key.Key_Return)
+    assert not popup.isVisible()
+    assert [n.type for n in window.document.graph].count("layernorm") == 1
+    assert window.scene.selected_nodes() == [n.name for n in window.document.graph if n.type == "layernorm"]
+
+
+def test_ctrl_g_groups_into_a_block_keeping_shapes_and_count(window: MainWindow) -> None:
+    original = dumps(window.document.graph)
+    window.scene.select_nodes(["conv1", "maxpool1", "relu1"])
+    key(window, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
+    graph = window.document.graph
+    assert "conv1" not in graph and len(graph.blocks) == 1
+    (instance,) = window.scene.selected_nodes()
+    assert graph.node(instance).type in graph.blocks
+    analysis = window.document.analysis()
+    assert analysis.ok and analysis.parameters == 105_506
+    assert str(analysis.nodes[instance].output) == str(load_graph("lenet").analyze().nodes["relu1"].output)
+    key(window, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert "conv1" in graph and window.document.analysis().parameters == 105_506
+    for _ in range(2):
+        key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert dumps(graph) == original
+
+
+def test_the_inspector_edits_a_meta_parameter_and_the_canvas_follows(window: MainWindow) -> None:
+    window.scene.select_nodes(["conv1"])
+    QApplication.processEvents()  # the scene announces a new selection from the event loop
+    editor = window.inspector.editor("kernel_size")
+    editor.setFocus()
+    editor.selectAll()
+    QTest.keyClicks(editor, "7")
+    QTest.keyClick(editor, Qt.Key.Key_Return)
+    assert window.document.graph.node("conv1").params["kernel_size"] == 7
+    assert window.scene.node_item("conv1").output_shape == "32×22×22"
+    assert window.document.analysis().ok is False  # 64×2×2 no longer gives the 256 the reshape expects
+    assert window.problems.tree.topLevelItemCount() >= 1
+    key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.document.graph.node("conv1").params["kernel_size"] == 5
+
+
+def test_a_problem_is_listed_a_click_selects_its_box_and_a_fix_repairs_it(window: MainWindow) -> None:
+    window.document.remove_nodes(["reshape1"])
+    window.document.connect("relu2", "fc1")
+    panel = window.problems
+    first = panel.tree.topLevelItem(0)
+    assert first is not None and first.text(0) == "fc1"
+    rect = panel.tree.visualItemRect(first)
+    QTest.mouseClick(panel.tree.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     rect.center())
+    assert window.scene.selected_nodes() == ["fc1"]
+    QTest.mouseClick(panel.fix_button(0), Qt.MouseButton.LeftButton)
+    assert window.document.analysis().ok and window.document.analysis().parameters == 105_506
+
+
+def test_double_click_enters_a_block_and_the_breadcrumb_goes_back(window: MainWindow) -> None:
+    assert window.open_graph("resnet50")
+    item = window.scene.node_item("stage1")
+    view = window.view
+    QTest.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                      view.mapFromScene(item.pos()))
+    assert window.document.scope == ["resblock"]
+    assert {i.name for i in window.scene.node_items()} == {n.name for n in window.document.scope_graph}
+    assert window.breadcrumb.isVisible()
+    QTest.mouseClick(window.breadcrumb.buttons[0], Qt.MouseButton.LeftButton)
+    assert window.document.scope == [] and window.scene.node_item("stage1") is not None
+
+
+def test_l_lays_out_bottom_to_top_and_f_frames_everything(window: MainWindow) -> None:
+    for node in window.document.graph:
+        window.document.move_nodes({node.name: (node.position[0] + 37 * len(node.name), node.position[1])})
+    key(window, Qt.Key.Key_L)
+    expected = layered_layout(window.document.graph)
+    for node in window.document.graph:
+        assert node.position == pytest.approx(expected[node.name])
+    window.view.zoom_by(4.0)
+    key(window, Qt.Key.Key_F)
+    visible = window.view.mapToScene(window.view.viewport().rect()).boundingRect()
+    assert visible.contains(window.scene.graph_rect())
+
+
+def test_copy_in_one_window_paste_in_another(window: MainWindow, qtbot, tmp_path: Path) -> None:
+    window.scene.select_nodes(["conv1", "maxpool1"])
+    key(window, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    other = MainWindow(QSettings(str(tmp_path / "other.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(other)
+    other.open_graph("mlp")
+    other.show()
+    before = len(other.document.graph)
+    key(other, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    pasted = other.scene.selected_nodes()
+    assert len(other.document.graph) == before + 2 and len(pasted) == 2
+    assert sorted(other.document.graph.node(n).type for n in pasted) == ["conv-2d", "maxpool"]
+
+
+def test_modified_marker_save_and_the_prompt_before_losing_changes(window: MainWindow, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    window.document.set_param("fc1", "out_features", 100)
+    assert window.isWindowModified() and window.document.title().endswith("*")
+    asked: list[str] = []
+
+    def cancel(*args, **kwargs):
+        asked.append(args[2])
+        return QMessageBox.StandardButton.Cancel
+
+    monkeypatch.setattr(QMessageBox, "question", cancel)
+    assert not window.open_graph("mlp") or window.document.graph.name == "lenet"
+    assert window.document.graph.name == "lenet" and asked  # nothing lost: the user was asked and cancelled
+    path = tmp_path / "mine.layerbook.json"
+    window.document.save(path)
+    assert not window.isWindowModified() and not window.document.title().endswith("*")
+    assert load_graph(path).node("fc1").params["out_features"] == 100
+
+
+def test_a_dropped_graph_file_opens(window: MainWindow, tmp_path: Path) -> None:
+    path = save_graph(load_graph("mlp"), tmp_path / "dropped.layerbook.json")
+    data = QMimeData()
+    data.setUrls([QUrl_from(path)])
+    enter = QDragEnterEvent(QPoint(50, 50), Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window.view.viewport(), enter)  # a drag enters before it drops
+    assert enter.isAccepted()
+    drop = QDropEvent(QPointF(QPoint(50, 50)), Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window.view.viewport(), drop)
+    assert window.document.graph.name == "mlp" and window.document.path == path
+
+
+def test_autosaved_edits_are_offered_back_after_a_crash(window: MainWindow, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    path = save_graph(load_graph("lenet"), tmp_path / "work.layerbook.json")
+    assert window.open_graph(str(path))
+    window.document.set_param("fc1", "out_features", 123)
+    window.autosave()  # the timer's job; then the editor "crashes": the edit was never saved
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    window.document.undo_stack.setClean()  # (the crash) — nothing asks to save
+    assert window.open_graph(str(path))
+    assert window.document.graph.node("fc1").params["out_features"] == 123  # recovered
+    assert window.document.is_modified()  # recovered, not yet saved
+
+
+def test_dark_theme_from_the_view_menu(window: MainWindow) -> None:
+    light = window.scene.backgroundBrush().color().name()
+    window.actions.by_name["dark-theme"].trigger()
+    assert window.scene.backgroundBrush().color().name() != light
+    assert window.settings.value("theme") == "dark"
+
+
+def test_new_from_template_with_a_knob(window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.gallery import TemplateGallery
+
+    def choose(gallery: TemplateGallery) -> int:
+        gallery.select("mlp")
+        return 1
+
+    monkeypatch.setattr(TemplateGallery, "exec", choose)
+    from app import files
+
+    assert files.new_from_template(window)
+    assert window.document.graph.name == "mlp"
+    gallery = TemplateGallery()
+    gallery.select("gpt")
+    gallery.editors["N"].setValue(2)
+    graph = gallery.graph()
+    assert graph.param_values == {"N": 2} and graph.analyze().ok
+    assert gallery.list.count() == len(__import__("graph.library", fromlist=["x"]).template_names())
+
+
+def test_screenshot_and_render_commands(tmp_path: Path) -> None:
     import main
 
-    shown: list[MainWindow] = []
+    assert main.main(["render", "lenet", "-o", str(tmp_path / "lenet.svg")]) == 0
+    svg = (tmp_path / "lenet.svg").read_text()
+    assert "conv-2d" in svg and "Feature extractor" in svg
+    assert main.main(["screenshot", "resnet50", "-o", str(tmp_path / "shot.png"), "--size", "1000x700"]) == 0
+    from PySide6.QtGui import QImage
 
-    def fake_exec() -> int:  # the event loop would block: look at the window instead, then return
-        shown.extend(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible())
-        return 0
+    image = QImage(str(tmp_path / "shot.png"))
+    assert (image.width(), image.height()) == (1000, 700)
 
-    monkeypatch.setattr(QApplication, "exec", staticmethod(fake_exec))
-    assert main.main([]) == 0
-    assert shown and shown[-1].graph is not None and shown[-1].graph.name == "lenet"
-    for window in shown:
-        window.close()
+
+def QUrl_from(path: Path):
+    from PySide6.QtCore import QUrl
+
+    return QUrl.fromLocalFile(str(path))
+
+
+def test_an_unreadable_file_is_explained_and_the_open_graph_kept(window: MainWindow, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = tmp_path / "broken.layerbook.json"
+    broken.write_text('{"format": "layerbook", "version": 1, "nodes": [')
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: shown.append(text))
+    assert not window.open_graph(str(broken))
+    assert window.document.graph.name == "lenet" and "truncated" in shown[0]
+    assert isinstance(window.document.graph, Graph)

@@ -1,0 +1,178 @@
+"""The summary panel: a table of every layer's output shape, parameters and multiply-adds, the totals, and the
+memory of one training step for a chosen batch size, compared with a GPU's memory when one is known.
+
+The memory figures are estimates (see graph/summary.py): weights, their gradients, the optimizer's state and
+every layer's output kept for the backward pass, in float32.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFormLayout,
+    QHeaderView,
+    QLabel,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from graph.inference import Analysis
+from graph.model import Graph
+from graph.summary import Memory, Summary, largest_batch, summarize, training_memory
+from graph.tensor import format_shape
+
+COLUMNS = ("Layer", "Type", "Output shape", "Parameters", "Multiply-adds")
+OPTIMIZERS = ("adam", "sgd", "momentum")
+
+
+class SummaryPanel(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.summary = Summary()
+        self.gpu: tuple[str, int] | None = None
+        self.table = QTableWidget(0, len(COLUMNS), self)
+        self.table.setAccessibleName("Layer summary")
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setAlternatingRowColors(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
+        self.totals = QLabel(self)
+        self.totals.setAccessibleName("Totals")
+        self.totals.setWordWrap(True)  # a narrow dock must not widen to fit the sentence
+        self.batch = QSpinBox(self)
+        self.batch.setAccessibleName("Batch size")
+        self.batch.setRange(1, 1 << 20)
+        self.batch.setValue(32)
+        self.batch.setGroupSeparatorShown(True)
+        self.optimizer = QComboBox(self)
+        self.optimizer.setAccessibleName("Optimizer")
+        self.optimizer.addItems(list(OPTIMIZERS))
+        self.memory = QLabel(self)
+        self.memory.setAccessibleName("Training memory")
+        self.memory.setWordWrap(True)
+        self.memory.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.gpu_label = QLabel(self)
+        self.gpu_label.setAccessibleName("GPU fit")
+        self.gpu_label.setWordWrap(True)
+        self._lay_out()
+        self.batch.valueChanged.connect(self._update_memory)
+        self.optimizer.currentTextChanged.connect(self._update_memory)
+        self._update_memory()
+
+    def _lay_out(self) -> None:
+        form = QFormLayout()
+        form.addRow("Batch size", self.batch)
+        form.addRow("Optimizer", self.optimizer)
+        form.addRow("Memory of a training step", self.memory)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.totals)
+        layout.addLayout(form)
+        layout.addWidget(self.gpu_label)
+
+    def set_analysis(self, graph: Graph, analysis: Analysis) -> None:
+        self.summary = summarize(graph, analysis)
+        batch = graph.training.get("batch_size")
+        optimizer = graph.training.get("optimizer")
+        if isinstance(batch, int) and not isinstance(batch, bool) and batch > 0:
+            self.batch.blockSignals(True)
+            self.batch.setValue(batch)
+            self.batch.blockSignals(False)
+        if optimizer in OPTIMIZERS:
+            self.optimizer.blockSignals(True)
+            self.optimizer.setCurrentText(optimizer)
+            self.optimizer.blockSignals(False)
+        self._fill_table()
+        skipped = len(graph) - len(self.summary.rows)
+        note = f" ({skipped} node{'s' * (skipped != 1)} not inferred)" if skipped else ""
+        self.totals.setText(f"<b>Total:</b> {self.summary.parameters:,} parameters, "
+                            f"{self.summary.mult_adds:,} multiply-adds ({_short(self.summary.mult_adds)}) "
+                            f"per sample{note}")
+        self._update_memory()
+
+    def _fill_table(self) -> None:
+        rows = self.summary.rows
+        self.table.setRowCount(len(rows) + 1)
+        for r, row in enumerate(rows):
+            shape = format_shape(row.output_shape) if row.output_shape is not None else "—"
+            name = row.name if row.copies == 1 else f"{row.name} ×{row.copies}"
+            self._set_row(r, (name, row.type, shape, f"{row.parameters:,}", f"{row.mult_adds:,}"))
+        bold = QFont(self.font())
+        bold.setBold(True)
+        self._set_row(len(rows), ("Total", "", "", f"{self.summary.parameters:,}", f"{self.summary.mult_adds:,}"),
+                      bold)
+
+    def _set_row(self, r: int, texts: tuple[str, ...], font: QFont | None = None) -> None:
+        for c, text in enumerate(texts):
+            item = QTableWidgetItem(text)
+            if c >= 3:
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            if font is not None:
+                item.setFont(font)
+            self.table.setItem(r, c, item)
+
+    def set_gpu(self, name: str, available_bytes: int) -> None:
+        """Compare the training step with a GPU's memory and show the largest batch that fits."""
+        self.gpu = (name, available_bytes)
+        self._update_memory()
+
+    def current_memory(self) -> Memory:
+        return training_memory(self.summary, self.batch.value(), self.optimizer.currentText())
+
+    def _update_memory(self) -> None:
+        memory = self.current_memory()
+        state = "Adam state" if self.optimizer.currentText() == "adam" else "optimizer state"
+        self.memory.setText(
+            f"<b>{_bytes(memory.total)}</b><br>weights {_bytes(memory.parameters)} · gradients "
+            f"{_bytes(memory.gradients)} · {state} {_bytes(memory.optimizer_state)} · activations "
+            f"{_bytes(memory.activations)}")
+        if self.gpu is None:
+            self.gpu_label.clear()
+            return
+        name, available = self.gpu
+        fits = memory.total <= available
+        largest = largest_batch(self.summary, available, self.optimizer.currentText())
+        verdict = (f"fits on {name} ({_bytes(available)}): {_percent(memory.total, available)} used"
+                   if fits else f"does not fit on {name} ({_bytes(available)})")
+        colour = "#2e7d32" if fits else "#c62828"
+        self.gpu_label.setText(f"<span style='color:{colour}'>Batch {self.batch.value():,} {verdict}.</span> "
+                               f"Largest batch that fits: <b>{largest:,}</b>")
+
+    def largest_batch(self) -> int | None:
+        if self.gpu is None:
+            return None
+        return largest_batch(self.summary, self.gpu[1], self.optimizer.currentText())
+
+
+def _bytes(count: int) -> str:
+    value = float(count)
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:,.0f} {unit}" if unit == "bytes" else f"{value:,.1f} {unit}"
+        value /= 1024
+    return f"{count} bytes"
+
+
+def _short(count: int) -> str:
+    for size, unit in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k")):
+        if count >= size:
+            return f"{count / size:.2f} {unit}"
+    return str(count)
+
+
+def _percent(part: int, whole: int) -> str:
+    share = 100 * part / whole
+    return "&lt;1%" if 0 < share < 1 else f"{share:.0f}%"  # shown as rich text

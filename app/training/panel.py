@@ -1,0 +1,328 @@
+"""The train panel: choose the data, see a few samples, set the run's settings, train, watch the curves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.training.controller import TrainingController
+from app.training.plots import LivePlots
+from app.training.preview_view import ERROR_STYLE, DataPreview
+from app.training.settings_form import SettingsForm
+from app.training.tasks import run_task
+
+CHOOSE_FILE, CHOOSE_FOLDER = "Choose file…", "Choose folder…"
+FILE_FILTER = "Data files (*.csv *.npz *.npy *.txt);;All files (*)"
+PREVIEW_COUNT = 16
+
+
+class TrainPanel(QWidget):
+    run_started = Signal(str)  # the run folder
+    run_finished = Signal(object)  # Finished or Failed
+    health = Signal(object)  # Health events, for colouring the graph's boxes
+    state_changed = Signal(str)  # preparing, running, paused, validating, stopping, stopped, finished, failed
+
+    def __init__(self, runs_root: Path = Path("runs"), parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.runs_root = runs_root
+        self.graph: Any = None
+        self.overrides: dict[str, Any] = {}
+        self.controller = TrainingController(self)
+        self.plots = LivePlots()
+        self.run_dir: str | None = None
+        self._epochs = 0
+        self._preview_generation = 0
+        self._source: str | None = None  # the data last chosen (a cancelled file dialog returns to it)
+        self._build()
+        self._connect()
+        self.setAcceptDrops(True)
+        self._set_buttons("idle")
+
+    # --- building ------------------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.dataset = QComboBox()
+        self.dataset.setAccessibleName("Dataset")
+        self.dataset.setToolTip("A built-in dataset, or a file or folder of yours (you can also drop one here)")
+        self.dataset.addItem(CHOOSE_FILE, CHOOSE_FILE)
+        self.dataset.addItem(CHOOSE_FOLDER, CHOOSE_FOLDER)
+        self.preview = DataPreview()
+        self.settings = SettingsForm()
+        self.train_button = _button("Train", "Start training with these settings")
+        self.pause_button = _button("Pause", "Pause after the current step; click again to resume")
+        self.stop_button = _button("Stop", "Stop after the current step (last.pt is saved)")
+        self.progress = QProgressBar()
+        self.progress.setAccessibleName("Training progress")
+        self.progress.setRange(0, 1000)
+        self.progress.setFormat("%p%")
+        self.progress.setMaximumHeight(16)
+        self.rate = QLabel(" ")  # beside the bar, not on it: the bar's text is cut in a narrow panel
+        self.rate.setAccessibleName("Training rate and time left")
+        self.status_line = QLabel("Ready.")
+        self.status_line.setAccessibleName("Training status")
+        self.status_line.setWordWrap(True)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self._controls())
+        splitter.addWidget(self.plots)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([340, 700])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(splitter)
+
+    def _controls(self) -> QWidget:
+        data = QGroupBox("Data")
+        data_layout = QVBoxLayout(data)
+        data_layout.addWidget(self.dataset)
+        data_layout.addWidget(self.preview, 1)
+        settings = QGroupBox("Settings")
+        QVBoxLayout(settings).addWidget(self.settings)
+        buttons = QHBoxLayout()
+        for button in (self.train_button, self.pause_button, self.stop_button):
+            buttons.addWidget(button)
+        self.train_button.setDefault(True)
+        column = QWidget()
+        layout = QVBoxLayout(column)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(data, 1)
+        layout.addWidget(settings)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.rate)
+        layout.addWidget(self.status_line)
+        column.setMinimumWidth(300)
+        return column
+
+    def _fill_datasets(self) -> None:
+        """The built-ins, listed on the first set_graph: runtime.data imports torch, which the editor must not
+        load until the user turns to training."""
+        if self.dataset.findData(CHOOSE_FILE) > 0:
+            return
+        from runtime.data import builtin_datasets
+
+        for i, (name, description) in enumerate(builtin_datasets().items()):
+            self.dataset.insertItem(i, name, name)
+            self.dataset.setItemData(i, description, Qt.ItemDataRole.ToolTipRole)
+        self.dataset.insertSeparator(self.dataset.count() - 2)
+
+    def _connect(self) -> None:
+        self.dataset.activated.connect(self._dataset_activated)
+        self.train_button.clicked.connect(self.train)
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.stop_button.clicked.connect(self.stop)
+        c = self.controller
+        c.started.connect(self._started)
+        c.status.connect(self._status)
+        c.step.connect(self._step)
+        c.epoch.connect(self.plots.add_epoch)
+        c.health.connect(self.health)
+        c.failed.connect(self._failed)
+        c.finished.connect(self._finished)
+
+    # --- the graph and its data ----------------------------------------------------------------------------
+
+    def set_graph(self, graph: Any) -> None:
+        """Remember the graph to train and show its template's settings (or the defaults). Loads torch: call it
+        when the user turns to training, not at start-up."""
+        from runtime.training.config import ConfigError, TrainConfig, template_config
+
+        self.graph = graph
+        self._fill_datasets()
+        try:
+            config = template_config(graph.training) if getattr(graph, "training", None) else TrainConfig()
+        except ConfigError as error:
+            config = TrainConfig()
+            self._message(f"The template's training settings were not usable: {error}", error=True)
+        self.settings.fill(config)
+        self.settings.detect_device()
+        if config.dataset:
+            self.set_dataset(config.dataset)
+        else:
+            self.refresh_preview()
+
+    def set_overrides(self, **settings: Any) -> None:
+        """Settings not in the form (train_size, val_size, log_every, …) applied to every run from now on."""
+        self.overrides = {k: v for k, v in settings.items() if v is not None}
+
+    def dataset_source(self) -> str | None:
+        data = self.dataset.currentData()
+        return None if data in (CHOOSE_FILE, CHOOSE_FOLDER, None) else str(data)
+
+    def set_dataset(self, source: str) -> None:
+        """Select a built-in by name or a file/folder path (added to the list if new) and preview it."""
+        index = self.dataset.findData(source)
+        if index < 0:
+            index = self.dataset.findData(CHOOSE_FILE)
+            index -= 1 if index > 0 and not self.dataset.itemText(index - 1) else 0  # above the separator
+            self.dataset.insertItem(index, Path(source).name or source, source)
+            self.dataset.setItemData(index, source, Qt.ItemDataRole.ToolTipRole)
+        self.dataset.setCurrentIndex(index)
+        self.refresh_preview()
+
+    def _dataset_activated(self, index: int) -> None:
+        data = self.dataset.itemData(index)
+        if data == CHOOSE_FILE:
+            path, _ = QFileDialog.getOpenFileName(self, "Choose a data file", "", FILE_FILTER)
+        elif data == CHOOSE_FOLDER:
+            path = QFileDialog.getExistingDirectory(self, "Choose a folder of images (one subfolder per class)")
+        else:
+            self.refresh_preview()
+            return
+        if path:
+            self.set_dataset(path)
+        else:  # cancelled: back to the data chosen before
+            self.dataset.setCurrentIndex(max(0, self.dataset.findData(self._source)))
+
+    def refresh_preview(self) -> None:
+        """Load a few samples in a thread; an answer for an older choice is ignored."""
+        source = self.dataset_source()
+        if source is None or self.graph is None:
+            return
+        self._source = source
+        self._preview_generation += 1
+        generation, graph = self._preview_generation, self.graph
+        self.preview.show_busy(source)
+        run_task(lambda: _preview(source, graph),
+                 lambda shown: generation == self._preview_generation and self.preview.show_preview(shown),
+                 lambda message: generation == self._preview_generation and self.preview.show_error(message),
+                 owner=self.preview)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls() and all(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        urls = event.mimeData().urls()
+        if urls:
+            self.set_dataset(urls[0].toLocalFile())
+            event.acceptProposedAction()
+
+    # --- running -------------------------------------------------------------------------------------------
+
+    def config(self) -> Any:
+        """The TrainConfig of the form and the overrides; ConfigError when a setting is wrong."""
+        return self.settings.config(self.dataset_source(), **self.overrides)
+
+    def train(self) -> bool:
+        """Start a run; False (with the reason in red) when there is no graph or a setting is wrong."""
+        from runtime.training.config import ConfigError
+
+        if self.graph is None:
+            self._message("Open or create a graph first.", error=True)
+            return False
+        try:
+            config = self.config()
+        except ConfigError as error:
+            self._message(str(error), error=True)
+            return False
+        self.plots.reset()
+        self.progress.setValue(0)
+        self.rate.setText("starting…")
+        self.controller.start(self.graph, config, self.runs_root)
+        self._epochs = config.epochs
+        self._set_buttons("running")
+        self._message("Starting the training process…")
+        return True
+
+    def toggle_pause(self) -> None:
+        if self.pause_button.text() == "Pause":
+            self.controller.pause()
+            self._set_buttons("paused")
+        else:
+            self.controller.resume()
+            self._set_buttons("running")
+
+    def stop(self) -> None:
+        self.controller.stop()
+        self.stop_button.setEnabled(False)
+        self.pause_button.setEnabled(False)
+        self._message("Stopping after the current step…")
+
+    def shutdown(self) -> None:
+        """Call from the main window's closeEvent: a run in progress stops cleanly (or is ended)."""
+        self.controller.shutdown()
+
+    def _started(self, event: Any) -> None:
+        self.run_dir = event.run_dir
+        self._epochs = event.epochs
+        self._message(f"Training on {event.device} · {event.parameters:,} parameters · {event.dataset}")
+        self.run_started.emit(event.run_dir)
+
+    def _status(self, state: str, message: str) -> None:
+        if state in ("running", "paused") and self.stop_button.isEnabled():
+            self._set_buttons(state)
+        if message:
+            self._message(f"{state.capitalize()}: {message}")
+        self.state_changed.emit(state)
+
+    def _step(self, metrics: Any) -> None:
+        self.plots.add_step(metrics)
+        self.progress.setValue(round(metrics.progress * 1000))
+        self.rate.setText(progress_text(metrics, self._epochs))
+
+    def _failed(self, kind: str, message: str) -> None:
+        self._message(f"Training failed ({kind}): {message}", error=True)
+
+    def _finished(self, outcome: Any) -> None:
+        self._set_buttons("idle")
+        state = getattr(outcome, "state", "failed")
+        if state != "failed":
+            self.rate.setText(f"{state} · {self.rate.text().split(' · ETA')[0]}")  # no time left to announce
+            self._message(f"Run {state}: {self.run_dir}")
+        self.state_changed.emit(state)
+        self.run_finished.emit(outcome)
+
+    def _set_buttons(self, state: str) -> None:
+        idle = state == "idle"
+        self.train_button.setEnabled(idle)
+        self.pause_button.setEnabled(not idle)
+        self.stop_button.setEnabled(not idle)
+        self.pause_button.setText("Resume" if state == "paused" else "Pause")
+        self.pause_button.setAccessibleName(self.pause_button.text())
+        for widget in (self.settings, self.dataset):
+            widget.setEnabled(idle)
+
+    def _message(self, text: str, error: bool = False) -> None:
+        self.status_line.setStyleSheet(ERROR_STYLE if error else "")
+        self.status_line.setText(text)
+
+
+def progress_text(metrics: Any, epochs: int) -> str:
+    """'epoch 2/10 · 1,234 samples/s · ETA 0:42'."""
+    eta = f" · ETA {_clock(metrics.eta)}" if metrics.eta is not None else ""
+    return f"epoch {metrics.epoch}/{epochs} · {metrics.samples_per_s:,.0f} samples/s{eta}"
+
+
+def _clock(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def _preview(source: str, graph: Any) -> Any:
+    from runtime.data import GraphSpec
+    from runtime.data.preview import preview
+
+    return preview(source, GraphSpec.of(graph), PREVIEW_COUNT)
+
+
+def _button(name: str, tip: str) -> QPushButton:
+    button = QPushButton(name)
+    button.setAccessibleName(name)
+    button.setToolTip(tip)
+    return button

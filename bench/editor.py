@@ -1,0 +1,159 @@
+"""The editor: opening big templates, drawing a 5,000-node graph, dragging a node in it, the first window.
+
+- open: load the file, infer every shape and build the canvas for the graph AND for the inside of every block it
+  uses (what a user sees after expanding each block); reference: loading and inference alone (the model without
+  the view). Budget 1 s.
+- frame: one paint of the whole view (1400×860) of a 5,000-node graph, framed entirely and at 1:1 zoom after a pan;
+  reference: painting the same view of an empty scene (the floor). Budget 16 ms at 1:1 (a frame at 60 Hz).
+- drag: one move of a node during a drag in a 5,000-node graph: the undoable move, re-validation (a move changes
+  no shape: the cached analysis is reused) and the scene's update; reference: re-validating the whole graph from
+  scratch, what a tool without incremental validation would pay. Budget 16 ms.
+- first window: `python main.py screenshot lenet` from a cold interpreter to the saved picture of the window;
+  reference: a bare Python interpreter starting and exiting.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.inference import residual_graph
+from bench.timing import Row, best_of
+from graph import Graph, load_graph
+from graph.inference import analyze
+from graph.layout import layered_layout
+
+ROOT = Path(__file__).resolve().parent.parent
+VIEW_SIZE = (1400, 860)
+FRAME_BUDGET_MS = 16.0
+OPEN_BUDGET_MS = 1000.0
+BIG = 5000
+
+
+def _application():  # -> QApplication
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication.instance() or QApplication([])
+
+
+def run() -> list[Row]:
+    _application()
+    rows = [_open(name) for name in ("resnet50", "gpt2-small")]
+    big = _laid_out(residual_graph(BIG))
+    rows += _frames(big)
+    rows.append(_drag(big))
+    rows.append(_first_window())
+    return rows
+
+
+def _laid_out(graph: Graph) -> Graph:
+    for name, position in layered_layout(graph).items():
+        graph.move(name, position)
+    return graph
+
+
+def open_expanded(name: str) -> int:
+    """Load, analyse and draw a template and the inside of each block it uses; the number of boxes drawn."""
+    from app.scene import GraphScene
+
+    graph = load_graph(name)
+    analysis = graph.analyze()
+    scene = GraphScene()
+    scene.set_graph(graph)
+    scene.set_analysis(analysis)
+    drawn = len(scene.node_items())
+    for block in graph.blocks.values():
+        inner = GraphScene()
+        inner.set_graph(block)
+        drawn += len(inner.node_items())
+    return drawn
+
+
+def _open(name: str) -> Row:
+    boxes = open_expanded(name)
+    ours = best_of(lambda: open_expanded(name), repeats=3)
+    reference = best_of(lambda: load_graph(name).analyze(), repeats=3)
+    return Row(f"editor: open {name}, blocks expanded", f"{boxes} boxes", ours, "load + inference only",
+               reference, OPEN_BUDGET_MS)
+
+
+def _frames(graph: Graph) -> list[Row]:
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QImage, QPainter
+    from PySide6.QtWidgets import QGraphicsScene
+
+    from app.scene import GraphScene
+    from app.view import GraphView
+
+    view = GraphView()
+    view.resize(*VIEW_SIZE)
+    scene = GraphScene()
+    scene.set_graph(graph)
+    scene.set_analysis(graph.analyze())
+    image = QImage(*VIEW_SIZE, QImage.Format.Format_ARGB32_Premultiplied)
+
+    def paint() -> None:
+        painter = QPainter(image)
+        view.render(painter)
+        painter.end()
+
+    view.setScene(QGraphicsScene())
+    empty = best_of(paint, repeats=5)
+    view.setScene(scene)
+    view.frame()
+    whole = best_of(paint, repeats=3)
+    view.resetTransform()
+    middle = scene.node_item(list(graph.structure)[len(graph) // 2])
+    view.centerOn(middle.pos() if middle is not None else QPointF())
+    view.horizontalScrollBar().setValue(view.horizontalScrollBar().value() + 200)  # a pan
+    close = best_of(paint, repeats=5)
+    size = f"{len(graph):,} nodes"
+    return [Row("editor: frame, whole graph in view", size, whole, "empty scene", empty),
+            Row("editor: frame at 1:1 after a pan", size, close, "empty scene", empty, FRAME_BUDGET_MS)]
+
+
+def _drag(graph: Graph) -> Row:
+    from PySide6.QtWidgets import QApplication
+
+    from app.document import Document
+    from app.scene import GraphScene
+
+    document = Document(graph)
+    scene = GraphScene()
+    scene.set_graph(document.scope_graph)
+    scene.set_analysis(document.scope_analysis())
+    name = list(graph.structure)[len(graph) // 2]
+    x, y = graph.node(name).position
+    moves = iter(range(1, 10_000))
+
+    def move() -> None:
+        step = next(moves)
+        document.move_nodes({name: (x + step, y)})
+        document.scope_analysis()  # what the window asks after every change
+        QApplication.processEvents()
+
+    ours = best_of(move, repeats=20)
+    full = best_of(lambda: analyze(graph.copy()), repeats=3)
+    return Row("editor: one drag move, re-validation", f"{len(graph):,} nodes", ours, "full re-validation", full,
+               FRAME_BUDGET_MS)
+
+
+def _first_window() -> Row:
+    with tempfile.TemporaryDirectory() as folder:
+        shot = Path(folder) / "window.png"
+        environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+        command = [sys.executable, str(ROOT / "main.py"), "screenshot", "lenet", "-o", str(shot)]
+        ours = min(_wall(command, environment) for _ in range(2))
+        bare = min(_wall([sys.executable, "-c", "pass"], environment) for _ in range(3))
+    return Row("editor: first window (cold start)", "lenet", ours, "bare interpreter", bare)
+
+
+def _wall(command: list[str], environment: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True, env=environment, cwd=ROOT)
+    return (time.perf_counter() - start) * 1000.0

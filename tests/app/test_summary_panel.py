@@ -1,0 +1,64 @@
+"""The summary panel: per-layer table, totals equal to the analysis, memory for a batch, the largest batch."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from app.summary_panel import SummaryPanel
+from graph import load_graph
+from graph.summary import largest_batch, summarize, training_memory
+
+
+def make(qtbot, name: str = "lenet") -> tuple[SummaryPanel, object]:
+    g = load_graph(name)
+    panel = SummaryPanel()
+    qtbot.addWidget(panel)
+    panel.resize(560, 560)
+    panel.set_analysis(g, g.analyze())
+    panel.show()
+    qtbot.waitExposed(panel)
+    return panel, g
+
+
+def test_table_and_totals(qtbot) -> None:
+    panel, g = make(qtbot)
+    table = panel.table
+    assert table.rowCount() == len(g) + 1
+    conv1 = [table.item(1, c).text() for c in range(5)]
+    assert conv1 == ["conv1", "conv-2d", "32×24×24", "832", "460,800"]
+    total = [table.item(table.rowCount() - 1, c).text() for c in range(5)]
+    assert total[0] == "Total" and total[3] == f"{g.analyze().parameters:,}" == "105,506"
+    assert total[4] == "1,333,200"
+    assert "105,506 parameters" in panel.totals.text()
+
+
+def test_batch_size_changes_the_memory(qtbot) -> None:
+    panel, g = make(qtbot)
+    assert panel.batch.value() == 32  # the template's training batch size
+    before = panel.current_memory()
+    text_before = panel.memory.text()
+    panel.batch.setFocus()
+    QTest.keyClick(panel.batch, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClicks(panel.batch, "256")
+    QTest.keyClick(panel.batch, Qt.Key.Key_Return)
+    assert panel.batch.value() == 256
+    after = panel.current_memory()
+    assert after == training_memory(summarize(g), 256)
+    assert after.activations == 8 * before.activations and after.parameters == before.parameters
+    assert panel.memory.text() != text_before
+
+
+def test_gpu_comparison_and_largest_batch(qtbot) -> None:
+    panel, g = make(qtbot, "resnet50")
+    assert panel.gpu_label.text() == ""
+    gib = 2**30
+    panel.set_gpu("Test GPU", 16 * gib)
+    expected = largest_batch(summarize(g), 16 * gib)
+    assert panel.largest_batch() == expected > 0
+    assert f"{expected:,}" in panel.gpu_label.text() and "Test GPU" in panel.gpu_label.text()
+    panel.batch.setValue(expected + 1)
+    assert "does not fit" in panel.gpu_label.text()
+    panel.batch.setValue(expected)
+    assert "fits on Test GPU" in panel.gpu_label.text()
+    assert all(w.accessibleName() for w in (panel.table, panel.batch, panel.optimizer, panel.memory))

@@ -1,0 +1,170 @@
+"""The train panel: a real run started with the Train button, paused, resumed and stopped; settings errors;
+the data preview; drag and drop of a data file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from app.training.panel import TrainPanel, progress_text
+from graph import load_graph
+from runtime.training.events import StepMetrics
+
+
+@pytest.fixture
+def panel(qtbot, tmp_path: Path) -> TrainPanel:
+    widget = TrainPanel(tmp_path / "runs")
+    qtbot.addWidget(widget)
+    widget.resize(1100, 700)
+    widget.show()
+    widget.set_graph(load_graph("lenet"))
+    yield widget
+    widget.controller.kill()  # never leave a training process behind a failed test
+
+
+def test_train_pause_resume_stop_with_the_buttons(qtbot, panel: TrainPanel, tmp_path: Path) -> None:
+    assert panel.dataset_source() == "digits" and panel.settings.epochs.value() == 10  # the template's
+    panel.settings.epochs.setValue(200)  # long enough to still be running when Stop is clicked
+    panel.set_overrides(train_size=256, val_size=64, log_every=1)
+    started = []
+    panel.run_started.connect(started.append)
+    qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
+    assert not panel.train_button.isEnabled() and panel.stop_button.isEnabled()
+    qtbot.waitUntil(lambda: panel.plots.point_count() > 0, timeout=60_000)
+    assert started and Path(started[0]).parent == tmp_path / "runs"
+    assert "epoch" in panel.rate.text() and "samples/s" in panel.rate.text()
+
+    qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
+    assert panel.pause_button.text() == "Resume" and panel.pause_button.accessibleName() == "Resume"
+    qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
+    assert panel.pause_button.text() == "Pause"
+
+    with qtbot.waitSignal(panel.run_finished, timeout=60_000) as finished:
+        qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+    assert finished.args[0].state in ("stopped", "finished")
+    run = Path(started[0])
+    assert run.is_dir() and (run / "last.pt").is_file()
+    assert panel.train_button.isEnabled() and not panel.stop_button.isEnabled()
+    assert panel.settings.isEnabled()
+
+
+def test_a_wrong_setting_is_shown_and_starts_nothing(qtbot, panel: TrainPanel, tmp_path: Path) -> None:
+    panel.settings.lr.setText("-1")
+    qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
+    assert "lr must be above 0" in panel.status_line.text()
+    assert "c92a2a" in panel.status_line.styleSheet()
+    assert not panel.controller.running and not (tmp_path / "runs").exists()
+    panel.settings.lr.setText("fast")
+    assert panel.train() is False and "learning rate must be a number" in panel.status_line.text()
+
+
+def test_config_comes_from_the_form_and_the_overrides(panel: TrainPanel) -> None:
+    panel.settings.optimizer.setCurrentText("sgd")
+    panel.settings.lr.setText("3e-2")
+    panel.set_overrides(train_size=128)
+    config = panel.config()
+    assert (config.optimizer, config.lr, config.train_size, config.schedule) == ("sgd", 0.03, 128, "cosine")
+    assert config.dataset == "digits"
+
+
+def test_preview_shows_images_or_why_the_data_does_not_fit(qtbot, panel: TrainPanel) -> None:
+    qtbot.waitUntil(lambda: panel.preview.images.count() == 16, timeout=20_000)
+    assert panel.preview.stack.currentWidget() is panel.preview.images
+    panel.set_dataset("pytext")  # characters cannot feed an image classifier
+    qtbot.waitUntil(lambda: bool(panel.preview.error), timeout=20_000)
+    assert "c92a2a" in panel.preview.message.styleSheet()
+
+
+def test_dropping_a_file_selects_it(qtbot, panel: TrainPanel, tmp_path: Path) -> None:
+    data = tmp_path / "points.csv"
+    data.write_text("a,b,label\n0,1,0\n1,0,1\n", encoding="utf-8")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(data))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    panel.dropEvent(event)
+    assert panel.dataset_source() == str(data) and panel.dataset.currentText() == "points.csv"
+
+
+def test_controls_have_accessible_names(panel: TrainPanel) -> None:
+    names = {w.accessibleName() for w in (panel.train_button, panel.pause_button, panel.stop_button, panel.dataset,
+                                          panel.settings.epochs, panel.settings.batch_size, panel.settings.lr,
+                                          panel.settings.optimizer, panel.settings.device, panel.settings.seed)}
+    assert {"Train", "Pause", "Stop", "Dataset", "Epochs", "Batch size", "Learning rate"} <= names
+
+
+def test_progress_text() -> None:
+    metrics = StepMetrics(step=5, epoch=2, loss=1.0, accuracy=None, lr=1e-3, samples_per_s=1234.4, elapsed=3.0,
+                          progress=0.2, eta=42.0)
+    assert progress_text(metrics, 10) == "epoch 2/10 · 1,234 samples/s · ETA 0:42"
+
+
+class FakeProcess:
+    """Stands in for TrainingProcess: a flood of events waiting in its queue."""
+
+    def __init__(self, events: list[object]) -> None:
+        self.events, self.outcome = events, None
+
+    def poll(self) -> list[object]:
+        from runtime.training.events import Finished
+
+        waiting, self.events = self.events, []
+        self.outcome = next((e for e in waiting if isinstance(e, Finished)), self.outcome)
+        return waiting
+
+    def join(self, timeout: float | None = None) -> None:
+        pass
+
+
+def test_controller_drains_a_flood_a_slice_per_tick(qtbot) -> None:
+    from app.training.controller import MAX_EVENTS_PER_TICK, TrainingController
+    from runtime.training.events import Finished, Status
+
+    controller = TrainingController()
+    flood = [step_event(i) for i in range(1, 2 * MAX_EVENTS_PER_TICK + 11)] + [Status("finished"), Finished("finished")]
+    controller._process = FakeProcess(flood)
+    steps, states, outcomes = [], [], []
+    controller.step.connect(steps.append)
+    controller.status.connect(lambda state, _: states.append(state))
+    controller.finished.connect(outcomes.append)
+    controller.drain()
+    assert len(steps) == MAX_EVENTS_PER_TICK and not outcomes  # the rest waits for the next tick
+    controller.drain()
+    controller.drain()
+    controller.drain()  # a late tick after the end emits nothing more
+    assert len(steps) == 2 * MAX_EVENTS_PER_TICK + 10 and states == ["finished"]
+    assert outcomes == [Finished("finished")]
+
+
+def step_event(i: int) -> StepMetrics:
+    return StepMetrics(step=i, epoch=1, loss=1.0, accuracy=None, lr=1e-3, samples_per_s=1.0, elapsed=0.0,
+                       progress=0.0, eta=None)
+
+
+def test_choose_file_entry_opens_a_file_dialog(qtbot, panel: TrainPanel, tmp_path: Path, monkeypatch) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    data = tmp_path / "table.csv"
+    data.write_text("x,y\n1,0\n", encoding="utf-8")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(data), ""))
+    panel._dataset_activated(panel.dataset.findData("Choose file…"))
+    assert panel.dataset_source() == str(data)
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: "")  # cancelled: back to the file
+    panel._dataset_activated(panel.dataset.findData("Choose folder…"))
+    assert panel.dataset_source() == str(data)
+
+
+def test_the_panel_is_built_without_loading_torch() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from PySide6.QtWidgets import QApplication; app = QApplication([]); "
+            "from app.training.panel import TrainPanel; from app.training.runs_panel import RunsPanel; "
+            "TrainPanel(); RunsPanel(); assert 'torch' not in sys.modules, 'torch loaded'")
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60,
+                            env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert result.returncode == 0, result.stderr

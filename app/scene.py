@@ -22,6 +22,10 @@ from graph.model import Edge, Graph
 BRACKET_GAP = 22.0  # from the leftmost box of a bracket to the bracket's line
 
 
+MOVED_BEFORE_REINDEX = 256
+STRIP_HALF_WIDTH = 1e7  # wider than any graph: a horizontal strip of the scene
+
+
 class GraphScene(QGraphicsScene):
     nodes_moved = Signal(dict)
     connect_requested = Signal(str, str, object, object)
@@ -42,6 +46,7 @@ class GraphScene(QGraphicsScene):
         self._wire: WireDrag | None = None
         self._press_positions: dict[str, QPointF] = {}
         self._box_index: dict[int, tuple[list[float], list[NodeItem]]] | None = None
+        self._moved: set[NodeItem] = set()
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         self.setBackgroundBrush(QBrush(QColor(theme.background)))
 
@@ -121,19 +126,27 @@ class GraphScene(QGraphicsScene):
     def boxes_in(self, rect: QRectF) -> list[NodeItem]:
         """The node boxes meeting `rect`. Edges ask this to route around boxes; a bucketed index sorted by y
         answers in O(log n) where QGraphicsScene.items() scans every item not yet indexed (5,000-node builds)."""
-        if self._box_index is None:
+        if self._box_index is None or len(self._moved) > MOVED_BEFORE_REINDEX:
             self._box_index = self._build_box_index()
+            self._moved = set()
         found: dict[int, NodeItem] = {}
         for key in range(int(rect.left() // BOX_WIDTH), int(rect.right() // BOX_WIDTH) + 1):
             tops, items = self._box_index.get(key, ([], []))
             start = bisect_left(tops, rect.top() - BLOCK_HEIGHT)
             for item in items[start:bisect_right(tops, rect.bottom())]:
-                if item.scene_box().intersects(rect):
+                if item not in self._moved and item.scene_box().intersects(rect):
                     found[id(item)] = item
+        for item in self._moved:  # indexed where they were: look at where they are
+            if item.scene_box().intersects(rect):
+                found[id(item)] = item
         return list(found.values())
 
     def invalidate_boxes(self) -> None:
         self._box_index = None
+
+    def box_moved(self, item: NodeItem) -> None:
+        """A box moved: checked on its own until the next re-index (a drag must not rebuild the whole index)."""
+        self._moved.add(item)
 
     def _build_box_index(self) -> dict[int, tuple[list[float], list[NodeItem]]]:
         buckets: dict[int, list[tuple[float, int, NodeItem]]] = {}
@@ -213,12 +226,17 @@ class GraphScene(QGraphicsScene):
         for item in self.edge_items():
             item.update_path()
 
-    def _update_edges_near(self, item: NodeItem) -> None:
-        """Side paths go around the boxes between their ends: redraw those that went around `item` or now cross it."""
-        crossing = {edge for edge in self.items(item.sceneBoundingRect()) if isinstance(edge, EdgeItem)}
-        for edge in self.edge_items():
-            if edge.side or edge in crossing:
-                edge.update_path()
+    def _update_edges_near(self, item: NodeItem, before: QRectF | None = None) -> None:
+        """Side paths go around the boxes between their ends: redraw those that went around `item` or now cross
+        it. Only edges spanning the heights the box left or entered can be concerned: the scene's index finds
+        them in the horizontal strips of its old and new places (a drag in a 5,000-node graph stays cheap)."""
+        strips = [item.sceneBoundingRect()] + ([before] if before is not None else [])
+        concerned: set[EdgeItem] = set()
+        for rect in strips:  # (not sceneRect(): on a big scene with moved items it is recomputed, at length)
+            strip = QRectF(-STRIP_HALF_WIDTH, rect.top(), 2 * STRIP_HALF_WIDTH, rect.height())
+            concerned.update(e for e in self.items(strip) if isinstance(e, EdgeItem))
+        for edge in concerned:
+            edge.update_path()
 
     def _update_brackets(self) -> None:
         for item in self._brackets:
@@ -270,8 +288,9 @@ class GraphScene(QGraphicsScene):
         position = self.graph.node(name).position
         item = self._nodes.get(name)
         if item is not None and position is not None:
+            before = item.sceneBoundingRect()
             item.setPos(QPointF(*position))  # its own edges follow (NodeItem.itemChange)
-            self._update_edges_near(item)
+            self._update_edges_near(item, before)
             self._update_brackets()
 
     def _on_node_renamed(self, old: str, new: str) -> None:

@@ -6,9 +6,10 @@ the quick-add popup, `file_dropped(path)` for a graph file dropped on the canvas
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QDragEnterEvent,
     QDragMoveEvent,
@@ -16,6 +17,8 @@ from PySide6.QtGui import (
     QKeyEvent,
     QMouseEvent,
     QPainter,
+    QPaintEvent,
+    QPixmap,
     QWheelEvent,
 )
 from PySide6.QtWidgets import QGraphicsView, QWidget
@@ -26,6 +29,7 @@ LAYER_MIME = "application/x-layerbook-layer"
 ZOOM_STEP = 1.15
 MIN_ZOOM, MAX_ZOOM = 0.03, 8.0
 FRAME_MARGIN = 40.0
+OVERVIEW_BELOW = 0.08  # zoom under which the view shows a cached picture of the scene (boxes under ~10 px)
 
 
 class GraphView(QGraphicsView):
@@ -46,6 +50,8 @@ class GraphView(QGraphicsView):
         self.quick_add = QuickAdd(self)
         self.quick_add.chosen.connect(self._quick_added)
         self._quick_add_at = QPointF()
+        self._overview: QPixmap | None = None
+        self._overview_rect: QRectF | None = None
 
     # ---- zoom and framing ------------------------------------------------------------------------------------
 
@@ -74,6 +80,49 @@ class GraphView(QGraphicsView):
             self.scale(1.5, 1.5)
             self.centerOn(rect.center())
         self.zoom_changed.emit(self.zoom)
+
+    # ---- far out: a picture of the whole scene, redrawn only when the scene changes --------------------------
+
+    def setScene(self, scene) -> None:
+        previous = self.scene()
+        if previous is not None:
+            with contextlib.suppress(RuntimeError, TypeError):
+                previous.changed.disconnect(self._scene_changed)
+        super().setScene(scene)
+        self._overview, self._overview_rect = None, None
+        if scene is not None:
+            scene.changed.connect(self._scene_changed)
+
+    def _scene_changed(self, *_: object) -> None:
+        self._overview = None
+        self._overview_rect = None
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        scene = self.scene()
+        if scene is None or self.zoom >= OVERVIEW_BELOW or not hasattr(scene, "graph_rect"):
+            super().paintEvent(event)
+            return
+        # thousands of boxes a pixel tall: painting each item costs tens of milliseconds a frame, a picture of
+        # them all costs one blit
+        if self._overview_rect is None:
+            self._overview_rect = scene.graph_rect()  # walks every item: once per change, not per frame
+        rect = self._overview_rect
+        painter = QPainter(self.viewport())
+        painter.fillRect(self.viewport().rect(), scene.backgroundBrush())
+        target = self.mapFromScene(rect).boundingRect()
+        painter.drawPixmap(target, self._overview_picture(rect, target.size()))
+        painter.end()
+
+    def _overview_picture(self, rect: QRectF, size: QSize) -> QPixmap:
+        if self._overview is None or self._overview.size() != size:
+            picture = QPixmap(size.expandedTo(QSize(1, 1)))
+            picture.fill(Qt.GlobalColor.transparent)
+            painter = QPainter(picture)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            self.scene().render(painter, QRectF(picture.rect()), rect)
+            painter.end()
+            self._overview = picture
+        return self._overview
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:  # shift+wheel scrolls sideways

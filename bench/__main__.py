@@ -6,10 +6,10 @@ import argparse
 import platform
 import sys
 
-from bench import compile, export, inference, training
+from bench import compile, editor, export, inference, training
 from bench.timing import table
 
-SUITES = {"inference": inference, "compile": compile, "export": export, "training": training}
+SUITES = {"inference": inference, "compile": compile, "export": export, "training": training, "editor": editor}
 
 
 def main() -> int:

@@ -8,7 +8,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPainterPathStroker, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
-from app.items.node import NodeItem
+from app.items.node import SKETCH_BELOW, NodeItem
 from app.style import BOX_WIDTH, Theme
 from graph.model import Edge
 
@@ -166,8 +166,12 @@ class EdgeItem(QGraphicsItem):
         return stroker.createStroke(self._path)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         colour = QColor(self.theme.edge)
+        if option.levelOfDetailFromTransform(painter.worldTransform()) < SKETCH_BELOW:
+            painter.setPen(QPen(colour, 0))  # zoomed far out: the route only, hairline, no arrowhead
+            painter.drawPath(self._path)
+            return
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(QPen(colour, 1.0))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(self._path)

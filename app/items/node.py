@@ -26,6 +26,9 @@ TEXT_GAP = 8  # between a box (or its repeat frame) and the blue text on its rig
 PORT_HIT = 8.0  # a press this close to a port's centre is on the port
 
 
+SKETCH_BELOW = 0.4  # level of detail (scale) under which boxes are drawn as plain rectangles
+
+
 class NodeItem(QGraphicsItem):
     """The scene's view of one graph node. `refresh(graph, node, info)` recomputes every text once, so painting
     (cached per device pixel) never lays out text again."""
@@ -147,8 +150,8 @@ class NodeItem(QGraphicsItem):
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: object) -> object:
         if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
             scene = self.scene()
-            if scene is not None and hasattr(scene, "invalidate_boxes"):
-                scene.invalidate_boxes()
+            if scene is not None and hasattr(scene, "box_moved"):
+                scene.box_moved(self)
             for edge in self.edges:
                 edge.update_path(recheck=False)
         elif change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
@@ -157,9 +160,14 @@ class NodeItem(QGraphicsItem):
 
     # --- painting --------------------------------------------------------------------------------------------
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        box = self.box_rect()
+        if option.levelOfDetailFromTransform(painter.worldTransform()) < SKETCH_BELOW:
+            # zoomed far out, text is unreadable anyway: a filled box per layer keeps thousands of them fluid
+            painter.fillRect(box, self._outline().color() if self.severity or self.isSelected()
+                             else self.fill_color())
+            return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setFont(font())
-        box = self.box_rect()
         if self.io:
             self._paint_io(painter, box)
         else:

@@ -38,8 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     shot = commands.add_parser("screenshot", help="save a picture of the main window with GRAPH open (off-screen)")
     shot.add_argument("graph", nargs="?", default="lenet", help="graph to open (default: lenet)")
     shot.add_argument("-o", "--output", required=True, help="the .png file to write")
-    shot.add_argument("--size", default="1400x860", help="window size WIDTHxHEIGHT (default: 1400x860)")
+    shot.add_argument("--size", type=window_size, default=(1400, 860), metavar="WxH",
+                      help="window size (default: 1400x860)")
     shot.add_argument("--theme", choices=("light", "dark"), default="light", help="colours (default: light)")
+    shot.add_argument("--train-seconds", type=float, default=0.0, metavar="S",
+                      help="start training from the Train panel with the graph's settings, wait S seconds, then "
+                      "take the picture (curves included)")
     app = commands.add_parser("app", help="start the application (the default)")
     app.add_argument("graph", nargs="?", default="lenet", help="graph to open (default: lenet)")
     return parser
@@ -82,6 +86,13 @@ def add_train_parser(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--out", help="the run folder (default: runs/<graph>-<date>-<time>)")
     train.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last checkpoint")
     train.add_argument("--quiet", action="store_true", help="no progress bar (epoch lines and summary only)")
+
+
+def window_size(text: str) -> tuple[int, int]:
+    width, _, height = text.lower().partition("x")
+    if not (width.isdigit() and height.isdigit() and int(width) >= 200 and int(height) >= 150):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a size such as 1400x860")
+    return int(width), int(height)
 
 
 def read_graph(source: str):  # -> Graph | None, having explained why not
@@ -170,8 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "screenshot":
         from app.screenshot import screenshot_command
 
-        width, _, height = args.size.partition("x")
-        return screenshot_command(args.graph, args.output, (int(width), int(height)), args.theme)
+        return screenshot_command(args.graph, args.output, args.size, args.theme, args.train_seconds)
     if args.command == "train":
         from runtime.training.command import train_command
 

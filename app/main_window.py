@@ -26,7 +26,19 @@ from graph.inference import Analysis
 from graph.lint import lint
 
 AUTOSAVE_MS = 30_000
+RUNS_ROOT = Path("runs")  # the same folder as `python main.py train`: runs made either way are listed
+HEALTH_EVERY = 50  # steps between reports of each box's health, shown on the canvas
 REFUSED = (GraphError, ParamError, ValueError)  # an edit the graph refuses: its message goes to the status bar
+
+
+def _figure_svg(graph) -> bytes:
+    """The graph's figure as SVG bytes (for the bundle of a run)."""
+    import tempfile
+
+    from app.render import render_to_file
+
+    with tempfile.TemporaryDirectory() as folder:
+        return render_to_file(graph, Path(folder) / "figure.svg").read_bytes()
 
 
 class MainWindow(QMainWindow):
@@ -82,6 +94,45 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.docks["Problems"], self.docks["Summary"])
         self.docks["Problems"].raise_()
         self._dock_sizes_set = False
+        self._build_training_docks()
+
+    def _build_training_docks(self) -> None:
+        """Training and its runs, below the canvas; hidden until asked for (they load torch when first shown)."""
+        from app.training.panel import TrainPanel
+        from app.training.runs_panel import RunsPanel
+
+        self.train_panel = TrainPanel(RUNS_ROOT)
+        self.runs_panel = RunsPanel(RUNS_ROOT, figure_svg=_figure_svg)
+        self._training_ready = False
+        for title, widget in (("Training", self.train_panel), ("Runs", self.runs_panel)):
+            dock = QDockWidget(title, self)
+            dock.setObjectName(f"dock-{title.lower()}")
+            dock.setWidget(widget)
+            self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+            dock.hide()
+            self.docks[title] = dock
+        self.tabifyDockWidget(self.docks["Training"], self.docks["Runs"])
+        self.docks["Training"].visibilityChanged.connect(self._training_shown)
+        self.docks["Runs"].visibilityChanged.connect(lambda shown: shown and self.runs_panel.refresh())
+
+    def show_training(self) -> None:
+        self.docks["Training"].show()
+        self.docks["Training"].raise_()
+        self.resizeDocks([self.docks["Training"]], [330], Qt.Orientation.Vertical)
+
+    def continue_run(self, run_dir: str) -> None:
+        self.show_training()
+        self.train_panel.continue_run(run_dir)
+
+    def _training_shown(self, shown: bool) -> None:
+        if shown and not self._training_ready:
+            self._training_ready = True
+            self.train_panel.set_overrides(health_every=HEALTH_EVERY)
+            self.train_panel.set_graph(self.document.graph)
+
+    def _show_health(self, event: object) -> None:
+        if not self.document.scope:  # the report is about the top-level boxes
+            self.scene.set_health(event.nodes)
 
 
     def _connect_views(self) -> None:
@@ -101,6 +152,12 @@ class MainWindow(QMainWindow):
         self.problems.node_selected.connect(self.reveal_node)
         self.problems.fix_requested.connect(lambda fix: self.attempt(self.document.edit, fix.label, fix.apply))
         self.breadcrumb.scope_chosen.connect(lambda scope: self.document.set_scope(scope))
+        self.train_panel.health.connect(self._show_health)
+        self.train_panel.state_changed.connect(lambda state: self.show_message(f"training: {state}"))
+        self.train_panel.run_started.connect(lambda _run: self.scene.set_health(None))
+        self.train_panel.run_finished.connect(lambda _outcome: self.runs_panel.refresh())
+        self.runs_panel.open_graph_requested.connect(self.open_file)
+        self.runs_panel.continue_requested.connect(self.continue_run)
 
     # ---- the document ----------------------------------------------------------------------------------------
 
@@ -114,6 +171,9 @@ class MainWindow(QMainWindow):
         document.modified_changed.connect(self.refresh_title)
         document.path_changed.connect(self.refresh_title)
         self.actions.bind_undo_stack(document.undo_stack)
+        if self._training_ready:
+            self.train_panel.set_graph(document.graph)
+        self.scene.set_health(None)
         self.refresh_scope()
         self.refresh_title()
         QTimer.singleShot(0, self.view.frame)
@@ -248,6 +308,7 @@ class MainWindow(QMainWindow):
             return
         from app.autosave import discard
 
+        self.train_panel.shutdown()  # a run in progress stops and saves what it learned
         discard(self.document)
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("state", self.saveState())

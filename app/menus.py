@@ -60,7 +60,16 @@ def build_menus(window: MainWindow) -> Menus:
     menus.edit_menu = bar.addMenu("&Edit")
     _edit_menu(menus, menus.edit_menu)
     _view_menu(menus, bar.addMenu("&View"))
+    _train_menu(menus, bar.addMenu("&Train"))
     return menus
+
+
+def _train_menu(menus: Menus, menu: QMenu) -> None:
+    w = menus.window
+    menus.add(menu, "training", "Show &Training", w.show_training, "Ctrl+T")
+    menus.add(menu, "train", "&Train", lambda: (w.show_training(), w.train_panel.train()), "F5")
+    menus.add(menu, "stop", "&Stop", lambda: w.train_panel.stop(), "Shift+F5")
+    menus.add(menu, "runs", "&Runs", lambda: (w.docks["Runs"].show(), w.docks["Runs"].raise_()), "Ctrl+Shift+R")
 
 
 def _file_menu(menus: Menus, menu: QMenu) -> None:

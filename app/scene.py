@@ -12,6 +12,7 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsSceneMouseEvent
 from shiboken6 import isValid
 
+from app.health import health_mark
 from app.items import BracketItem, EdgeItem, NodeItem
 from app.style import BLOCK_HEIGHT, BOX_WIDTH, LIGHT, Theme
 from app.wiring import WireDrag
@@ -74,10 +75,26 @@ class GraphScene(QGraphicsScene):
             if not self.show_problems:
                 problems = []
             item.severity = ("error" if any(p.is_error for p in problems) else "warning") if problems else None
-            item.setToolTip("\n".join(str(p) for p in problems))
+            lines = [str(p) for p in problems] + ([f"training: {item.health[1]}"] if item.health else [])
+            item.setToolTip("\n".join(lines))
             item.update()
         self._update_edges()
         self._update_brackets()
+
+    def set_health(self, report: dict[str, Any] | None) -> None:
+        """Training health per box (node name → NodeHealth, from the engine's Health events); None clears it."""
+        for name, item in self._nodes.items():
+            mark = health_mark((report or {}).get(name))
+            if mark == item.health:
+                continue
+            repaint = (mark or ("",))[0] != (item.health or ("",))[0]  # a new colour; new figures only: tooltip
+            item.health = mark
+            lines = [line for line in item.toolTip().split("\n") if line and not line.startswith("training: ")]
+            if mark is not None:
+                lines.append(f"training: {mark[1]}")
+            item.setToolTip("\n".join(lines))
+            if repaint:
+                item.update()
 
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme

@@ -6,10 +6,11 @@ import argparse
 import platform
 import sys
 
-from bench import compile, editor, export, inference, training
+from bench import app_training, compile, editor, export, inference, training
 from bench.timing import table
 
-SUITES = {"inference": inference, "compile": compile, "export": export, "training": training, "editor": editor}
+SUITES = {"inference": inference, "compile": compile, "export": export, "training": training, "editor": editor,
+          "app": app_training}
 
 
 def main() -> int:

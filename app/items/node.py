@@ -41,6 +41,7 @@ class NodeItem(QGraphicsItem):
         self.show_ports = True
         self.highlight: str | None = None  # "valid" / "invalid" while a wire hovers this node
         self.severity: str | None = None  # "error" / "warning" from the analysis
+        self.health: tuple[str, str] | None = None  # (colour, sentence) while training reports on this box
         self.frame: RepeatFrame | None = None
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
                       | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
@@ -184,6 +185,10 @@ class NodeItem(QGraphicsItem):
             painter.drawText(self.shape_pos, self.output_shape)
         if self.show_ports:
             self._paint_ports(painter, box)
+        if self.health is not None and not self.io:  # training health: a bar on the box's left
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QBrush(QColor(self.health[0])))
+            painter.drawRoundedRect(QRectF(box.left() + 2, box.top() + 3, 5, box.height() - 6), 2, 2)
 
     def _paint_io(self, painter: QPainter, box: QRectF) -> None:
         if self.isSelected() or self.severity or self.highlight:

@@ -42,12 +42,16 @@ class TrainingController(QObject):
     def outcome(self) -> Any:
         return self._process.outcome if self._process is not None else None
 
-    def start(self, graph: Graph, config: TrainConfig, runs_root: Path) -> None:
+    def start(self, graph: Graph, config: TrainConfig, runs_root: Path, resume_dir: Path | None = None) -> None:
+        """A new run in `runs_root`, or (`resume_dir`) the continuation of that run from its last checkpoint."""
         from runtime.training.process import TrainingProcess  # lazily: importing it loads torch
 
         if self.running:
             raise RuntimeError("a run is already in progress")
-        self._process = TrainingProcess(graph, config, runs_root=runs_root)
+        if resume_dir is not None:
+            self._process = TrainingProcess(graph, config, run_dir=resume_dir, resume=True)
+        else:
+            self._process = TrainingProcess(graph, config, runs_root=runs_root)
         self._backlog, self._over = [], False
         self._process.start()
         self._timer.start()

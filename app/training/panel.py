@@ -239,6 +239,30 @@ class TrainPanel(QWidget):
         self._message("Starting the training process…")
         return True
 
+    def continue_run(self, run_dir: str | Path, epochs: int | None = None) -> bool:
+        """Resume a stopped or interrupted run from its last checkpoint, in the same folder, with the same graph
+        and settings (`epochs`: more of them). Its earlier curves are drawn again first."""
+        from graph import load_graph
+        from runtime.training.config import TrainConfig
+        from runtime.training.run_folder import GRAPH_FILE, LAST, SETTINGS_FILE, read_json
+        from runtime.training.runs import read_metrics
+
+        folder = Path(run_dir)
+        if not (folder / LAST).is_file():
+            self._message(f"{folder.name} has no checkpoint to continue from.", error=True)
+            return False
+        settings = read_json(folder / SETTINGS_FILE)["config"]
+        if epochs is not None:
+            settings["epochs"] = epochs
+        config = TrainConfig.from_dict(settings)
+        self.plots.reset()
+        self.plots.add_overlay(f"{folder.name} (before)", read_metrics(folder))
+        self.controller.start(load_graph(folder / GRAPH_FILE), config, self.runs_root, resume_dir=folder)
+        self._epochs = config.epochs
+        self._set_buttons("running")
+        self._message(f"Continuing {folder.name} from its last checkpoint…")
+        return True
+
     def toggle_pause(self) -> None:
         if self.pause_button.text() == "Pause":
             self.controller.pause()

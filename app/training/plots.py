@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBox
 
 MAX_POINTS = 100_000  # beyond this, the history is thinned to every other point (old detail matters less)
 SMOOTHING = 0.97  # the EMA's weight on the past, per step: runs logging every 10 steps smooth over as many steps
-REDRAW_MS = 50
+REDRAW_MS = 200  # at most 5 redraws a second: enough to look live, cheap beside training
 HINT = "Wheel: zoom · drag: pan · hover: read a point"
 TRAIN, VAL, TEXT, GRID = "#1f77b4", "#e8590c", "#333333", "#d0d4da"
 OVERLAY_COLOURS = ("#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
@@ -107,7 +107,8 @@ class LivePlots(QWidget):
     def _plot(self, row: int, col: int, title: str, x_label: str) -> pg.PlotItem:
         plot = self.canvas.addPlot(row=row, col=col)
         plot.setTitle(title, color=TEXT, size="10pt")
-        plot.showGrid(x=True, y=True, alpha=0.25)
+        # no grid: it doubles the cost of a redraw (24 → 12 ms for the four plots), time taken from training on a
+        # small machine; the hover read-out gives exact values
         plot.setDownsampling(auto=True, mode="peak")
         plot.setClipToView(True)
         for side in ("left", "bottom"):

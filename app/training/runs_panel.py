@@ -36,6 +36,7 @@ class RunsPanel(QWidget):
     open_graph_requested = Signal(str)  # the run's graph.layerbook.json
     compare_requested = Signal(list)  # the compared run folders (str)
     run_deleted = Signal(str)
+    continue_requested = Signal(str)  # a run folder to resume from its last checkpoint
 
     def __init__(self, runs_root: Path = Path("runs"), parent: QWidget | None = None,
                  figure_svg: Any = None) -> None:
@@ -61,6 +62,8 @@ class RunsPanel(QWidget):
         bar = QHBoxLayout()
         for name, slot, tip in (("Refresh", self.refresh, "Read the runs folder again"),
                                 ("Open graph", self.open_graph, "Open the graph this run trained"),
+                                ("Continue", self.continue_run, "Resume this run from its last checkpoint "
+                                 "(a stopped or interrupted run, or more epochs)"),
                                 ("Compare", self.compare, "Two runs: the settings that differ and both curves"),
                                 ("Results", self.show_results, "Confusion matrix, worst mistakes, or sampled text"),
                                 ("Export", self.show_export, "ONNX, PyTorch source, checkpoint or bundle"),
@@ -121,7 +124,8 @@ class RunsPanel(QWidget):
 
     def _update_buttons(self) -> None:
         count = len(self.tree.selectedItems())
-        for name, enabled in (("Open graph", count == 1), ("Compare", count in (1, 2)), ("Results", count == 1),
+        for name, enabled in (("Open graph", count == 1), ("Continue", count == 1), ("Compare", count in (1, 2)),
+                              ("Results", count == 1),
                               ("Export", count == 1), ("Delete", count >= 1)):
             self.buttons[name].setEnabled(enabled)
 
@@ -131,6 +135,11 @@ class RunsPanel(QWidget):
         paths = self.selected_paths()
         if len(paths) == 1:
             self.open_graph_requested.emit(str(paths[0] / GRAPH_FILE))
+
+    def continue_run(self) -> None:
+        paths = self.selected_paths()
+        if len(paths) == 1:
+            self.continue_requested.emit(str(paths[0]))
 
     def compare(self) -> None:
         """One run: its curves. Two: both curves overlaid, and the settings that differ."""

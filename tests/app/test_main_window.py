@@ -323,3 +323,37 @@ def test_an_unreadable_file_is_explained_and_the_open_graph_kept(window: MainWin
     assert not window.open_graph(str(broken))
     assert window.document.graph.name == "lenet" and "truncated" in shown[0]
     assert isinstance(window.document.graph, Graph)
+
+
+def test_train_from_the_window_colours_the_boxes_then_continue_the_run_and_export_it(
+        window: MainWindow, qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """F5 trains the open graph (LeNet on a subset of the digits) in a separate process; the curves receive
+    points, the boxes their health; Stop keeps the run; Continue resumes it to the end; ONNX export from it."""
+    import app.main_window as main_window
+
+    monkeypatch.setattr(main_window, "RUNS_ROOT", tmp_path / "runs")
+    panel, runs = window.train_panel, window.runs_panel
+    panel.runs_root = runs.runs_root = tmp_path / "runs"
+    window.show_training()
+    panel.set_overrides(train_size=320, val_size=64, log_every=2, health_every=2)
+    panel.settings.epochs.setValue(3)
+    window.activateWindow()
+    QTest.keyClick(window.view, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: panel.plots.point_count() > 2, timeout=90_000)
+    qtbot.waitUntil(lambda: any(i.health for i in window.scene.node_items()), timeout=30_000)
+    conv = window.scene.node_item("conv1")
+    assert conv.health is not None and "training: " in conv.toolTip()
+    QTest.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not panel.controller.running, timeout=60_000)
+    (run,) = list((tmp_path / "runs").iterdir())
+    assert (run / "last.pt").is_file()
+    window.docks["Runs"].show()
+    runs.refresh()
+    runs.select(run)
+    QTest.mouseClick(runs.buttons["Continue"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.controller.outcome is not None and not panel.controller.running, timeout=120_000)
+    assert panel.controller.outcome.state == "finished"
+    from app.training.export import export_onnx
+
+    report = export_onnx(run, tmp_path / "lenet.onnx")
+    assert (tmp_path / "lenet.onnx").is_file() and "onnxruntime" in str(report)

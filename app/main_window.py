@@ -31,6 +31,16 @@ HEALTH_EVERY = 50  # steps between reports of each box's health, shown on the ca
 REFUSED = (GraphError, ParamError, ValueError)  # an edit the graph refuses: its message goes to the status bar
 
 
+def _detect_gpu() -> tuple[str, int] | None:
+    """The first CUDA GPU's name and memory in bytes; None without one."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    properties = torch.cuda.get_device_properties(0)
+    return properties.name, int(properties.total_memory)
+
+
 def _figure_svg(graph) -> bytes:
     """The graph's figure as SVG bytes (for the bundle of a run)."""
     import tempfile
@@ -114,6 +124,17 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.docks["Training"], self.docks["Runs"])
         self.docks["Training"].visibilityChanged.connect(self._training_shown)
         self.docks["Runs"].visibilityChanged.connect(lambda shown: shown and self.runs_panel.refresh())
+        self._gpu_checked = False
+        self.docks["Summary"].visibilityChanged.connect(self._summary_shown)
+
+    def _summary_shown(self, shown: bool) -> None:
+        """The memory figures compare with the GPU's when there is one (found in a thread: importing torch takes a
+        second, which the editor's start does not pay)."""
+        if shown and not self._gpu_checked:
+            from app.training.tasks import run_task
+
+            self._gpu_checked = True
+            run_task(_detect_gpu, lambda gpu: gpu and self.summary.set_gpu(*gpu), owner=self.summary)
 
     def show_training(self) -> None:
         self.docks["Training"].show()

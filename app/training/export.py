@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -61,15 +62,25 @@ def export_checkpoint(run_dir: Path, output: Path) -> str:
 
 
 def export_bundle(run_dir: Path, output: Path, figure_svg: FigureSvg | None = None) -> str:
+    figure, note = figure_bytes(run_dir, figure_svg)
+    return write_bundle_report(run_dir, output, figure, note)
+
+
+def figure_bytes(run_dir: Path, figure_svg: FigureSvg | None) -> tuple[bytes | None, str]:
+    """The run's figure (drawn by Qt: call it on the UI thread), or None and why."""
     from graph import load_graph
+
+    if figure_svg is None:
+        return None, " (without the figure)"
+    try:
+        return figure_svg(load_graph(run_dir / GRAPH_FILE)), ""
+    except Exception as error:  # the bundle is still worth having without its picture
+        return None, f" (without the figure: {error})"
+
+
+def write_bundle_report(run_dir: Path, output: Path, figure: bytes | None, note: str) -> str:
     from runtime.bundle import write_bundle
 
-    figure, note = None, " (without the figure)"
-    if figure_svg is not None:
-        try:
-            figure = figure_svg(load_graph(run_dir / GRAPH_FILE))
-        except Exception as error:  # the bundle is still worth having without its picture
-            note = f" (without the figure: {error})"
     write_bundle(run_dir, output, figure)
     return f"wrote {output}" + ("" if figure is not None else note)
 
@@ -129,10 +140,12 @@ class ExportDialog(QDialog):
 
     def export(self, kind: str, output: Path) -> None:
         """Write `output` in a worker thread; the report (or the error) appears when it is done."""
-        work = {"ONNX": lambda: export_onnx(self.run_dir, output),
-                "PyTorch source": lambda: export_source(self.run_dir, output),
-                "Checkpoint": lambda: export_checkpoint(self.run_dir, output),
-                "Bundle": lambda: export_bundle(self.run_dir, output, self.figure_svg)}[kind]
+        if kind == "Bundle":  # the figure is drawn here, on the UI thread: Qt draws nowhere else
+            figure, note = figure_bytes(self.run_dir, self.figure_svg)
+            work = partial(write_bundle_report, self.run_dir, output, figure, note)
+        else:
+            work = partial({"ONNX": export_onnx, "PyTorch source": export_source,
+                            "Checkpoint": export_checkpoint}[kind], self.run_dir, output)
         self._set_busy(True)
         self.status.setStyleSheet("color: #555;")
         self.status.setText(f"Exporting {kind}…")

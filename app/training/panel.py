@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -195,9 +196,11 @@ class TrainPanel(QWidget):
             return
         self._source = source
         self._preview_generation += 1
-        generation, graph = self._preview_generation, self.graph
+        generation = self._preview_generation
         self.preview.show_busy(source)
-        run_task(lambda: _preview(source, graph),
+        from graph.fileformat import dumps
+
+        run_task(partial(preview_of_text, source, dumps(self.graph)),
                  lambda shown: generation == self._preview_generation and self.preview.show_preview(shown),
                  lambda message: generation == self._preview_generation and self.preview.show_error(message),
                  owner=self.preview)
@@ -336,6 +339,13 @@ def _clock(seconds: float) -> str:
     seconds = max(0, round(seconds))
     hours, rest = divmod(seconds, 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def preview_of_text(source: str, graph_text: str) -> Any:
+    """The preview, in the worker process (the graph travels as file text: data, not objects)."""
+    from graph.fileformat import loads
+
+    return _preview(source, loads(graph_text))
 
 
 def _preview(source: str, graph: Any) -> Any:

@@ -3,6 +3,7 @@ as a gallery; for a language model, text sampled from a prompt. The model runs i
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +75,7 @@ class ResultsDialog(QDialog):
         self._busy("Running the model on the validation data…")
         from runtime.results import classification_results  # lazily: it imports torch
 
-        run_task(lambda: classification_results(self.run_dir), self.show_classification, self._error,
+        run_task(partial(classification_results, self.run_dir), self.show_classification, self._error,
                  owner=self.busy)
 
     def show_classification(self, results: Any) -> None:
@@ -163,7 +164,7 @@ class ResultsDialog(QDialog):
         prompt, length, temperature = self.prompt.text(), self.length.value(), self.temperature.value()
         self.generate_button.setEnabled(False)
         self._busy("Sampling…")
-        run_task(lambda: generate_text(self.run_dir, prompt or "\n", length, temperature), self._generated,
+        run_task(partial(generate_text, self.run_dir, prompt or "\n", length, temperature), self._generated,
                  self._error, owner=self.busy)
 
     def _generated(self, text: str) -> None:

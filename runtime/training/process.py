@@ -15,6 +15,7 @@ reports a Failed event with its exit code.
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import queue
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,17 @@ class TrainingProcess:
         self.outcome: Finished | Failed | None = None
 
     def start(self) -> None:
+        # a spawned child takes the parent's environment when it starts: its OpenMP threads wait passively, so
+        # that on a small machine they do not spin against the user interface for the same cores
+        previous = os.environ.get("OMP_WAIT_POLICY")
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        try:
+            self._start()
+        finally:
+            if previous is None:
+                os.environ.pop("OMP_WAIT_POLICY", None)
+
+    def _start(self) -> None:
         self._process = CONTEXT.Process(
             target=train_in_child, name="layerbook-training", daemon=True,
             args=(self.graph_text, self.config.to_dict(), _text(self.run_dir), _text(self.runs_root),

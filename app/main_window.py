@@ -139,6 +139,7 @@ class MainWindow(QMainWindow):
     def show_training(self) -> None:
         self.docks["Training"].show()
         self.docks["Training"].raise_()
+        self._training_shown(True)  # ready even before the window is on screen (no visibility signal yet)
         self.resizeDocks([self.docks["Training"]], [330], Qt.Orientation.Vertical)
 
     def continue_run(self, run_dir: str) -> None:

@@ -41,16 +41,6 @@ def _detect_gpu() -> tuple[str, int] | None:
     return properties.name, int(properties.total_memory)
 
 
-def _figure_svg(graph) -> bytes:
-    """The graph's figure as SVG bytes (for the bundle of a run)."""
-    import tempfile
-
-    from app.render import render_to_file
-
-    with tempfile.TemporaryDirectory() as folder:
-        return render_to_file(graph, Path(folder) / "figure.svg").read_bytes()
-
-
 class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None) -> None:
         super().__init__()
@@ -112,7 +102,7 @@ class MainWindow(QMainWindow):
         from app.training.runs_panel import RunsPanel
 
         self.train_panel = TrainPanel(RUNS_ROOT)
-        self.runs_panel = RunsPanel(RUNS_ROOT, figure_svg=_figure_svg)
+        self.runs_panel = RunsPanel(RUNS_ROOT)  # bundles get the figure from app.render
         self._training_ready = False
         for title, widget in (("Training", self.train_panel), ("Runs", self.runs_panel)):
             dock = QDockWidget(title, self)

@@ -7,7 +7,6 @@ command line's. Meanwhile a 10 ms timer measures how late the editor's event loo
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -52,13 +51,12 @@ def _command_line(out: Path) -> float:
 
 
 def _from_the_app(runs: Path) -> tuple[float, list[float]]:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QEventLoop, QSettings, QTimer
-    from PySide6.QtWidgets import QApplication
 
     import app.main_window as main_window
+    from bench.editor import qt_application
 
-    QApplication.instance() or QApplication([])
+    qt_application()
     main_window.RUNS_ROOT = runs
     settings = QSettings(str(runs.parent / "bench.ini"), QSettings.Format.IniFormat)
     window = main_window.MainWindow(settings)

@@ -35,7 +35,8 @@ OPEN_BUDGET_MS = 1000.0
 BIG = 5000
 
 
-def _application():  # -> QApplication
+def qt_application():  # -> QApplication
+    """The Qt application the benchmarks draw in, off-screen."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
@@ -43,7 +44,7 @@ def _application():  # -> QApplication
 
 
 def run() -> list[Row]:
-    _application()
+    qt_application()
     rows = [_open(name) for name in ("resnet50", "gpt2-small")]
     big = _laid_out(residual_graph(BIG))
     rows += _frames(big)

@@ -18,10 +18,11 @@ from torch import nn
 from bench.timing import Row
 from graph import Graph, load_graph
 from runtime import build_module
-from runtime.data import DataOptions, Dataset, GraphSpec, load_dataset
+from runtime.data import Dataset, GraphSpec, load_dataset
 from runtime.training import Status, TrainConfig, Trainer, template_config
 from runtime.training.batching import epoch_plan
 from runtime.training.distributed import World
+from runtime.training.session import data_options
 
 MIN_RATIO = 0.95
 REPEATS = 3
@@ -53,7 +54,7 @@ def _measure(case: Case, device: torch.device) -> Row:
     config = template_config(case.graph.training).updated(
         epochs=1, batch_size=case.batch_size, train_size=case.train_size, val_size=case.batch_size,
         schedule="constant", warmup_steps=0, device=device.type)
-    dataset = load_dataset(case.dataset, GraphSpec.of(case.graph), options=_options(config))
+    dataset = load_dataset(case.dataset, GraphSpec.of(case.graph), options=data_options(config))
     engine, minimal = float("inf"), float("inf")
     for _ in range(REPEATS):
         minimal = min(minimal, minimal_loop(case.graph, config, dataset, device)[0])
@@ -62,10 +63,6 @@ def _measure(case: Case, device: torch.device) -> Row:
     size = f"{samples:,} samples, batch {case.batch_size}, {samples / engine * 1000:,.0f} samples/s"
     return Row(f"train: {case.label} ({device.type})", size, engine, "minimal torch loop", minimal,
                budget_ms=minimal / MIN_RATIO)
-
-
-def _options(config: TrainConfig) -> DataOptions:
-    return DataOptions(size=config.train_size, val_size=config.val_size)
 
 
 def engine_run(graph: Graph, config: TrainConfig, dataset: Dataset) -> tuple[float, nn.Module]:

@@ -11,9 +11,10 @@ import torch.nn.functional as F
 
 from graph import load_graph
 from runtime.compile import build_module
-from runtime.data import DataOptions, Dataset, GraphSpec, load_dataset
+from runtime.data import Dataset, GraphSpec, load_dataset
 from runtime.training.config import TrainConfig
 from runtime.training.run_folder import BEST, GRAPH_FILE, LAST, SETTINGS_FILE, read_json
+from runtime.training.session import data_options
 from runtime.weights import load_weights
 
 
@@ -48,8 +49,7 @@ def load_run_model(run_dir: Path, checkpoint: str = BEST) -> tuple[torch.nn.Modu
     model = build_module(graph)
     weights = run_dir / checkpoint if (run_dir / checkpoint).is_file() else run_dir / LAST
     load_weights(model, weights)
-    options = DataOptions(size=config.train_size, val_size=config.val_size, features=config.features,
-                          label=config.label)
+    options = data_options(config)
     dataset = load_dataset(config.dataset or "", GraphSpec.of(graph), seed=config.seed, options=options)
     return model.eval(), dataset, config
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import queue
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -131,9 +132,7 @@ def _text(path: Path | None) -> str | None:
 
 def _death(code: int | None) -> str:
     if code is not None and code < 0:
-        import signal
-
-        name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else f"signal {-code}"
+        name = signal.Signals(-code).name if -code in signal.valid_signals() else f"signal {-code}"
         return (f"the training process was killed ({name}); if the machine ran out of memory, try a smaller "
                 "batch size. The last checkpoint in the run folder is intact")
     return f"the training process ended unexpectedly (exit code {code}); the last checkpoint is intact"

@@ -15,6 +15,7 @@ step appears twice.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import time
 from pathlib import Path
@@ -58,7 +59,7 @@ class RunFolder:
 
     def log(self, row: dict[str, Any]) -> None:
         with open(self.path / METRICS_FILE, "a", newline="", encoding="utf-8") as stream:
-            csv.writer(stream).writerow([_cell(row.get(column)) for column in COLUMNS])
+            csv.writer(stream, lineterminator="\n").writerow([_cell(row.get(column)) for column in COLUMNS])
         if self._tensorboard is not None:
             for name in ("loss", "accuracy", "lr", "samples_per_s"):
                 if row.get(name) is not None:
@@ -78,8 +79,12 @@ class RunFolder:
             self._tensorboard = None
 
     def _write_csv(self, rows: list[dict[str, str]]) -> None:
-        lines = [",".join(COLUMNS)] + [",".join(row.get(c) or "" for c in COLUMNS) for row in rows]
-        atomic_write(self.path / METRICS_FILE, ("\n".join(lines) + "\n").encode())
+        """The header and `rows`, written by the same csv writer as `log`'s rows, atomically."""
+        text = io.StringIO(newline="")
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow(COLUMNS)
+        writer.writerows([row.get(c) or "" for c in COLUMNS] for row in rows)
+        atomic_write(self.path / METRICS_FILE, text.getvalue().encode())
 
 
 def write_json(path: Path, content: dict[str, Any]) -> None:

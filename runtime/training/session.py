@@ -59,7 +59,7 @@ def open_session(graph: Graph, config: TrainConfig, dataset: Dataset | None = No
     distributed.start(world, device)
     spec = GraphSpec.of(graph)
     if dataset is None:
-        dataset = load_dataset(_dataset_source(config), spec, seed=config.seed, options=_data_options(config))
+        dataset = load_dataset(_dataset_source(config), spec, seed=config.seed, options=data_options(config))
     _check_batch(config, world, len(dataset.train))
     torch.manual_seed(config.seed)  # the same initial weights for the same seed (on every rank)
     model = build_module(graph, device=device)
@@ -83,7 +83,8 @@ def _dataset_source(config: TrainConfig) -> str:
     return config.dataset
 
 
-def _data_options(config: TrainConfig) -> DataOptions:
+def data_options(config: TrainConfig) -> DataOptions:
+    """How much of the data a run takes, and which CSV columns: what the settings say."""
     return DataOptions(size=config.train_size, val_size=config.val_size, features=config.features,
                        label=config.label)
 

@@ -45,8 +45,13 @@ def start(world: World, device: torch.device) -> None:
                                 device_id=device if device.type == "cuda" else None)
 
 
-def finish(world: World) -> None:
+def finish(world: World, together: bool = False) -> None:
+    """Leave the process group. `together` (a run every rank finished): wait for the others first, since a rank
+    tearing gloo down while another still uses it aborts the process ("terminate called without an active
+    exception", seen in CI). After a failure no rank waits: another may never arrive."""
     if world.distributed and dist.is_initialized():
+        if together:
+            dist.barrier()
         dist.destroy_process_group()
 
 

@@ -81,7 +81,7 @@ class Trainer:
 
     def run(self) -> Finished | Failed:
         """Train to the end, to a stop request or to a failure; the outcome is also the last event sent."""
-        outcome: Finished | Failed
+        outcome: Finished | Failed = Failed("error", "the run did not start")
         try:
             self._emit(Status("preparing", "building the model and loading the data"))
             self._prepare()
@@ -96,7 +96,8 @@ class Trainer:
                 raise
             outcome = Failed("out-of-memory", f"out of memory while preparing the run: {error}")
         finally:
-            distributed.finish(self.session.world if self.session else distributed.from_environment())
+            distributed.finish(self.session.world if self.session else distributed.from_environment(),
+                               together=isinstance(outcome, Finished))
         self._emit(Status("failed" if isinstance(outcome, Failed) else outcome.state,
                           outcome.message if isinstance(outcome, Failed) else ""))
         self._emit(outcome)

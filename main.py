@@ -5,86 +5,189 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from collections.abc import Sequence
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE = 0, 1, 2
 
 
+GRAPH_HELP = "a .layerbook.json file or a template name such as lenet (`templates` lists them)"
+DATASETS = "digits, digits8, shapes, moons, spirals, blobs, pytext, reverse, copy, sort, majority"
+Raw = argparse.RawDescriptionHelpFormatter  # descriptions wrapped here; examples kept one per line
+WIDTH = 79
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="layerbook", description="Design, train and export deep networks by "
-                                     "drawing them. With no command, starts the application.")
-    commands = parser.add_subparsers(dest="command")
-    validate = commands.add_parser("validate", help="check a graph; exit 0 when valid, 1 with problems")
-    validate.add_argument("graph", help="a .layerbook.json file or a template name (e.g. lenet)")
-    validate.add_argument("--json", action="store_true", help="print the problems as JSON")
-    info = commands.add_parser("info", help="list nodes, output shapes and parameter counts")
-    info.add_argument("graph", help="a .layerbook.json file or a template name")
-    info.add_argument("--json", action="store_true", help="print JSON")
-    templates = commands.add_parser("templates", help="list the ready-made graphs (usable wherever GRAPH is)")
-    templates.add_argument("--json", action="store_true", help="print JSON")
-    export = commands.add_parser("export", help="export to ONNX, verified with onnxruntime")
-    export.add_argument("graph", help="a .layerbook.json file or a template name")
-    export.add_argument("-o", "--output", required=True, help="the .onnx file to write")
-    export.add_argument("--weights", help="a checkpoint (.pt) whose weights to export (default: random weights)")
-    export.add_argument("--opset", type=int, help="ONNX opset version (default: the exporter's)")
-    code = commands.add_parser("code", help="write the graph as a self-contained PyTorch module (.py)")
-    code.add_argument("graph", help="a .layerbook.json file or a template name")
-    code.add_argument("-o", "--output", required=True, help="the .py file to write")
+    parser = argparse.ArgumentParser(
+        prog="layerbook", formatter_class=Raw,
+        description=textwrap.fill("Design, train and export deep networks by drawing them. With no command, "
+                                  "starts the application on the lenet template.", WIDTH),
+        epilog="examples:\n  python main.py                     # the application, on lenet\n"
+        "  python main.py validate lenet\n  python main.py train lenet\n"
+        "  python main.py export lenet -o lenet.onnx\n\n"
+        "GRAPH is a .layerbook.json file or a template name.\n`python main.py COMMAND --help` describes a command.")
+    commands = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
+    _add_report_parsers(commands)
+    _add_export_parsers(commands)
     add_train_parser(commands)
-    render = commands.add_parser("render", help="draw the graph as a figure in the book's style (SVG, PDF or PNG)")
-    render.add_argument("graph", help="a .layerbook.json file or a template name")
-    render.add_argument("-o", "--output", required=True, help="figure.svg, figure.pdf or figure.png")
-    render.add_argument("--theme", choices=("light", "dark"), default="light", help="colours (default: light)")
-    shot = commands.add_parser("screenshot", help="save a picture of the main window with GRAPH open (off-screen)")
-    shot.add_argument("graph", nargs="?", default="lenet", help="graph to open (default: lenet)")
-    shot.add_argument("-o", "--output", required=True, help="the .png file to write")
-    shot.add_argument("--size", type=window_size, default=(1400, 860), metavar="WxH",
-                      help="window size (default: 1400x860)")
-    shot.add_argument("--theme", choices=("light", "dark"), default="light", help="colours (default: light)")
-    shot.add_argument("--train-seconds", type=float, default=0.0, metavar="S",
-                      help="start training from the Train panel with the graph's settings, wait S seconds, then "
-                      "take the picture (curves included)")
-    app = commands.add_parser("app", help="start the application (the default)")
-    app.add_argument("graph", nargs="?", default="lenet", help="graph to open (default: lenet)")
+    _add_picture_parsers(commands)
+    app = _command(commands, "app", "start the application (the default)",
+                   "Start the application with GRAPH open.", "python main.py app resnet50")
+    app.add_argument("graph", nargs="?", default="lenet", metavar="GRAPH",
+                     help="the graph to open (default: lenet)")
     return parser
 
 
+def _command(commands: argparse._SubParsersAction, name: str, summary: str, description: str,
+             *examples: str) -> argparse.ArgumentParser:
+    """A command with a one-line summary (in the list), a description and examples (in its own --help)."""
+    epilog = "example" + "s" * (len(examples) > 1) + ":\n" + "\n".join(f"  {line}" for line in examples)
+    return commands.add_parser(name, help=summary, description=textwrap.fill(description, WIDTH), epilog=epilog,
+                               formatter_class=Raw)
+
+
+def _add_report_parsers(commands: argparse._SubParsersAction) -> None:
+    validate = _command(
+        commands, "validate", "check a graph; exit 0 when valid, 1 with problems",
+        "Check a graph's structure and tensor shapes. Exit status: 0 when it is valid, 1 when it has problems "
+        "(each printed in a sentence naming its node), 2 when the file cannot be read.",
+        "python main.py validate lenet", "python main.py validate my-net.layerbook.json --json")
+    validate.add_argument("graph", metavar="GRAPH", help=GRAPH_HELP)
+    validate.add_argument("--json", action="store_true",
+                          help="print the result as JSON (each problem an object with node and message)")
+    info = _command(commands, "info", "list nodes, output shapes and parameter counts",
+                    "List each node of a graph with its type, output shape and parameter count, then the totals.",
+                    "python main.py info lenet", "python main.py info resnet50 --json")
+    info.add_argument("graph", metavar="GRAPH", help=GRAPH_HELP)
+    info.add_argument("--json", action="store_true", help="print the nodes and totals as JSON")
+    templates = _command(commands, "templates", "list the ready-made graphs (usable wherever GRAPH is)",
+                         "List the templates: name, title, parameter count and source. Each name can be used "
+                         "wherever a command takes GRAPH.", "python main.py templates")
+    templates.add_argument("--json", action="store_true",
+                           help="print JSON (name, title, source, parameters, valid)")
+
+
+def _add_export_parsers(commands: argparse._SubParsersAction) -> None:
+    export = _command(
+        commands, "export", "export to ONNX, verified with onnxruntime",
+        "Export a graph to ONNX with a dynamic batch (and sequence length for token inputs). The file is checked "
+        "with onnx.checker and run with onnxruntime against torch before the command reports it done.",
+        "python main.py export lenet -o lenet.onnx",
+        "python main.py export lenet -o lenet.onnx --weights runs/lenet-20250101-120000/best.pt")
+    export.add_argument("graph", metavar="GRAPH", help=GRAPH_HELP)
+    export.add_argument("-o", "--output", required=True, metavar="FILE", help="the .onnx file to write")
+    export.add_argument("--weights", metavar="CKPT",
+                        help="a checkpoint (best.pt or last.pt of a run) whose weights to export "
+                        "(default: random weights)")
+    export.add_argument("--opset", type=int, metavar="N", help="ONNX opset version (default: the exporter's)")
+    code = _command(
+        commands, "code", "write the graph as a self-contained PyTorch module (.py)",
+        "Write the graph as one readable PyTorch file defining an nn.Module, whose state_dict matches the "
+        "compiled model's (so a run's weights load into it).", "python main.py code lenet -o lenet.py")
+    code.add_argument("graph", metavar="GRAPH", help=GRAPH_HELP)
+    code.add_argument("-o", "--output", required=True, metavar="FILE", help="the .py file to write")
+
+
+def _add_picture_parsers(commands: argparse._SubParsersAction) -> None:
+    render = _command(
+        commands, "render", "draw the graph as a figure in the book's style (SVG, PDF or PNG)",
+        "Draw the graph as a figure in the style of the Little Book of Deep Learning, with the canvas's own "
+        "drawing code. The format follows the output's extension. Prints nothing on success.",
+        "python main.py render lenet -o lenet.svg", "python main.py render resnet50 -o resnet50.png --theme dark")
+    render.add_argument("graph", metavar="GRAPH", help=GRAPH_HELP)
+    render.add_argument("-o", "--output", required=True, metavar="FILE",
+                        help="figure.svg, figure.pdf or figure.png")
+    render.add_argument("--theme", choices=("light", "dark"), default="light", help="colours (default: light)")
+    shot = _command(
+        commands, "screenshot", "save a picture of the main window with GRAPH open (off-screen)",
+        "Save a picture of the main window with GRAPH open, drawn off-screen at a fixed size with the default "
+        "layout. The options choose what it shows. Training (--train-seconds) writes a run folder under ./runs; "
+        "--runs reads ./runs.",
+        "python main.py screenshot gpt -o editor.png",
+        "python main.py screenshot gpt -o block.png --block blocks",
+        "python main.py screenshot lenet -o training.png --train-seconds 20",
+        "python main.py screenshot lenet -o results.png --results runs/lenet-20250101-120000")
+    shot.add_argument("graph", nargs="?", default="lenet", metavar="GRAPH",
+                      help="the graph to open (default: lenet)")
+    shot.add_argument("-o", "--output", required=True, metavar="FILE", help="the .png (or .jpg) file to write")
+    shot.add_argument("--size", type=window_size, default=(1400, 860), metavar="WxH",
+                      help="window size (default: 1400x860)")
+    shot.add_argument("--theme", choices=("light", "dark"), default="light", help="colours (default: light)")
+    shot.add_argument("--select", metavar="NODE", help="select this box, so that the inspector shows it")
+    shot.add_argument("--block", metavar="NAME",
+                      help="show the inside of this block (a block's name or a box that uses it), with the "
+                      "breadcrumb above the canvas")
+    shot.add_argument("--dock", metavar="NAME",
+                      help="show and raise this panel: Layers, Inspector, Problems, Summary, Training or Runs")
+    shot.add_argument("--runs", action="store_true",
+                      help="show the Runs panel with the two newest runs in ./runs selected and compared")
+    shot.add_argument("--train-seconds", type=float, default=0.0, metavar="S",
+                      help="start training from the Train panel with the graph's settings, wait S seconds, then "
+                      "take the picture (curves included; default: 0, no training)")
+    shot.add_argument("--results", metavar="RUN",
+                      help="picture the Results window of the run folder RUN instead of the main window "
+                      "(confusion matrix, or generated text for a language model)")
+
+
 def add_train_parser(commands: argparse._SubParsersAction) -> None:
-    train = commands.add_parser(
-        "train", help="train a graph on a dataset, writing a run folder (checkpoints, metrics, summary)",
-        description="Train a graph. Settings left out come from the template's own defaults, so "
-        "`train lenet` just works. Runs under `torchrun --nproc_per_node=K` too (DistributedDataParallel; "
-        "--batch-size is then the global batch). Ctrl+C stops after the current step and saves last.pt.")
-    train.add_argument("graph", nargs="?", help="a .layerbook.json file or a template name (not with --resume)")
+    train = _command(
+        commands, "train", "train a graph on a dataset, writing a run folder (checkpoints, metrics, summary)",
+        "Train a graph. Settings left out come from the template's own defaults (its `training` entry), then "
+        "from the defaults shown below, so `train lenet` just works. Writes a run folder with settings.json, "
+        "metrics.csv, summary.json, best.pt and last.pt. Runs under `torchrun --nproc_per_node=K` too "
+        "(DistributedDataParallel; --batch-size is then the global batch, and only rank 0 writes). Ctrl+C stops "
+        "after the current step and saves last.pt; a second Ctrl+C quits.",
+        "python main.py train lenet", "python main.py train mlp --data blobs --epochs 20 --lr 0.01",
+        "python main.py train iris-net.layerbook.json --data iris.csv --label species",
+        "python main.py train --resume runs/lenet-20250101-120000 --epochs 20",
+        "torchrun --nproc_per_node=4 main.py train resnet50 --epochs 5 --precision bf16")
+    train.add_argument("graph", nargs="?", metavar="GRAPH", help=GRAPH_HELP + " (left out with --resume)")
     train.add_argument("--data", dest="dataset", metavar="NAME|PATH",
-                       help="a built-in dataset (digits, digits8, shapes, moons, spirals, blobs, pytext, reverse, "
-                       "copy, sort, majority) or a .csv, .npz, .npy, .txt file or a folder of images per class")
-    train.add_argument("--epochs", type=int, help="passes over the training data")
-    train.add_argument("--batch-size", type=int, help="samples per step (the global batch under torchrun)")
-    train.add_argument("--lr", type=float, help="learning rate")
-    train.add_argument("--optimizer", choices=("sgd", "adam", "adamw"))
+                       help=f"a built-in dataset ({DATASETS}) or a .csv, .npz, .npy, .txt file or a folder of "
+                       "images with one sub-folder per class (default: the template's)")
+    train.add_argument("--epochs", type=int, metavar="N", help="passes over the training data (default 10)")
+    train.add_argument("--batch-size", type=int, metavar="B",
+                       help="samples per step; under torchrun the global batch, shared between the processes "
+                       "(default 64)")
+    train.add_argument("--lr", type=float, help="learning rate (default 1e-3)")
+    train.add_argument("--optimizer", choices=("sgd", "adam", "adamw"), help="the optimizer (default adam)")
     train.add_argument("--momentum", type=float, help="SGD momentum (default 0.9)")
     train.add_argument("--nesterov", action="store_true", default=None, help="SGD with Nesterov momentum")
-    train.add_argument("--weight-decay", type=float, help="weight decay (decoupled for adamw)")
-    train.add_argument("--schedule", choices=("constant", "step", "cosine"), help="learning-rate schedule")
-    train.add_argument("--warmup-steps", type=int, help="linear warm-up of the learning rate over these steps")
-    train.add_argument("--step-epochs", type=int, help="step schedule: epochs between decays (default 10)")
+    train.add_argument("--weight-decay", type=float, metavar="WD",
+                       help="weight decay (decoupled for adamw; default 0)")
+    train.add_argument("--schedule", choices=("constant", "step", "cosine"),
+                       help="learning-rate schedule after the warm-up (default constant)")
+    train.add_argument("--warmup-steps", type=int, metavar="N",
+                       help="linear warm-up of the learning rate from 0 over these steps (default 0)")
+    train.add_argument("--step-epochs", type=int, metavar="N",
+                       help="step schedule: epochs between decays (default 10)")
     train.add_argument("--gamma", type=float, help="step schedule: factor of each decay (default 0.1)")
-    train.add_argument("--clip", type=float, help="clip the gradient's norm to this value")
-    train.add_argument("--seed", type=int, help="random seed (runs on the CPU are reproducible)")
-    train.add_argument("--device", help="auto (CUDA, then MPS, then CPU), cuda, cuda:N, mps or cpu")
-    train.add_argument("--precision", choices=("fp32", "bf16", "fp16"), help="mixed precision on CUDA")
-    train.add_argument("--channels-last", action="store_true", default=None, help="NHWC convolutions on CUDA")
+    train.add_argument("--clip", type=float, metavar="NORM",
+                       help="clip the gradient's global norm to this value (default: no clipping)")
+    train.add_argument("--seed", type=int, help="random seed (default 0; runs on the CPU are reproducible)")
+    train.add_argument("--device", help="auto (CUDA, then MPS, then CPU), cuda, cuda:N, mps or cpu (default auto)")
+    train.add_argument("--precision", choices=("fp32", "bf16", "fp16"),
+                       help="fp32, or bf16 / fp16 mixed precision on CUDA (default fp32)")
+    train.add_argument("--channels-last", action="store_true", default=None,
+                       help="NHWC memory layout for convolutions on CUDA")
     train.add_argument("--compile", action="store_true", default=None, help="torch.compile the model")
-    train.add_argument("--patience", type=int, help="stop after this many epochs without a better validation loss")
-    train.add_argument("--noise", type=float, help="reconstruction: noise added to the inputs (denoising)")
-    train.add_argument("--train-size", type=int, help="cap (or, for generated data, set) the training samples")
-    train.add_argument("--val-size", type=int, help="cap (or set) the validation samples")
-    train.add_argument("--features", type=lambda text: text.split(","), help="CSV: feature columns, comma-separated")
-    train.add_argument("--label", help="CSV: the label column (default: the last)")
-    train.add_argument("--log-every", type=int, help="steps between reported metrics (default 10)")
-    train.add_argument("--out", help="the run folder (default: runs/<graph>-<date>-<time>)")
-    train.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last checkpoint")
+    train.add_argument("--patience", type=int, metavar="N",
+                       help="stop after N epochs without a better validation loss (default: never early)")
+    train.add_argument("--noise", type=float,
+                       help="reconstruction: standard deviation of the noise added to the inputs, for denoising "
+                       "(default 0)")
+    train.add_argument("--train-size", type=int, metavar="N",
+                       help="cap the training samples (for generated data: how many to make)")
+    train.add_argument("--val-size", type=int, metavar="N",
+                       help="cap the validation samples (for generated data: how many to make)")
+    train.add_argument("--features", type=lambda text: text.split(","), metavar="COLS",
+                       help="CSV: the feature columns, comma-separated (default: all but the label)")
+    train.add_argument("--label", metavar="COL", help="CSV: the label column (default: the last)")
+    train.add_argument("--log-every", type=int, metavar="N", help="steps between reported metrics (default 10)")
+    train.add_argument("--out", metavar="DIR", help="the run folder (default: runs/<graph>-<date>-<time>)")
+    train.add_argument("--resume", metavar="DIR",
+                       help="continue the run in DIR from its last.pt, with its graph and settings (options "
+                       "given here change them, e.g. --epochs for more)")
     train.add_argument("--quiet", action="store_true", help="no progress bar (epoch lines and summary only)")
 
 
@@ -179,9 +282,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return render_command(args.graph, args.output, args.theme)
     if args.command == "screenshot":
-        from app.screenshot import screenshot_command
+        from app.screenshot import View, screenshot_command
 
-        return screenshot_command(args.graph, args.output, args.size, args.theme, args.train_seconds)
+        view = View(select=args.select, block=args.block, dock=args.dock, runs=args.runs, results=args.results)
+        return screenshot_command(args.graph, args.output, args.size, args.theme, args.train_seconds, view)
     if args.command == "train":
         from runtime.training.command import train_command
 

@@ -1,19 +1,36 @@
 """`python main.py screenshot [GRAPH] -o window.png`: the main window, off-screen, with GRAPH open, as a picture
-(for the docs and the tests). Uses the same window a person sees, at a fixed size."""
+(for the docs and the tests). Uses the same window a person sees, at a fixed size. Options pick what it shows: a
+selected box (the inspector), a block's inside (the breadcrumb), a dock, the runs compared, training under way, or
+a run's Results window instead of the main window."""
 
 from __future__ import annotations
 
 import os
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_SIZE = (1400, 860)
+RESULTS_TIMEOUT_S = 120.0  # the Results window runs the model on the validation data before it has anything
+
+
+@dataclass(frozen=True)
+class View:
+    """What the picture shows beyond the graph (every field off by default)."""
+
+    select: str | None = None  # a box to select: the inspector shows it
+    block: str | None = None  # a block, or a box using one, whose inside is shown (the breadcrumb appears)
+    dock: str | None = None  # a dock to show and raise: Layers, Inspector, Problems, Summary, Training or Runs
+    runs: bool = False  # the Runs panel with the two newest runs of ./runs selected and compared
+    results: str | None = None  # a run folder: the picture is its Results window, not the main window
 
 
 def screenshot_command(source: str, output: str, size: tuple[int, int] = DEFAULT_SIZE, theme: str = "light",
-                       train_seconds: float = 0.0) -> int:
+                       train_seconds: float = 0.0, view: View | None = None) -> int:
     """0 when the picture was written; 2 with a message otherwise. `train_seconds`: start training from the Train
     panel with the graph's own settings, wait that long, and take the picture with the curves as they are."""
+    view = view or View()
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no screen: draw off-screen
     from PySide6.QtCore import QSettings
@@ -34,18 +51,99 @@ def screenshot_command(source: str, output: str, size: tuple[int, int] = DEFAULT
     window.show()
     for _ in range(3):
         application.processEvents()
+    problem = _arrange(window, view)
+    if problem:
+        print(problem, file=sys.stderr)
+        _close(window)
+        return 2
+    for _ in range(3):
+        application.processEvents()  # the docks take their sizes before the graph is framed in what is left
     window.view.frame()
     application.processEvents()
     if train_seconds > 0:
         _train_for(window, train_seconds)
+    target = window
+    if view.results:
+        target = _results_window(window, Path(view.results), size)
+        if isinstance(target, str):
+            print(target, file=sys.stderr)
+            _close(window)
+            return 2
     path = Path(output)
-    if not window.grab().save(str(path)):
+    saved = target.grab().save(str(path))
+    _close(window)
+    if not saved:
         print(f"cannot write '{path}' (a .png or .jpg path in a writable folder)", file=sys.stderr)
         return 2
     print(f"wrote {path}")
-    window.document.undo_stack.setClean()
-    window.close()  # stops a run in progress, which keeps its run folder
     return 0
+
+
+def _arrange(window: object, view: View) -> str | None:
+    """Put the window in the state `view` asks for; a message when it cannot."""
+    from graph import GraphError
+
+    if view.block:
+        try:
+            window.document.enter_block(view.block)
+        except GraphError as error:  # neither a block nor a box using one
+            return f"cannot open block '{view.block}': {error}"
+    if view.select:
+        if view.select not in window.document.scope_graph:
+            return f"no box named '{view.select}' to select"
+        window.scene.select_nodes([view.select])
+    if view.dock:
+        dock = window.docks.get(view.dock.capitalize())
+        if dock is None:
+            return f"no dock named '{view.dock}' (one of {', '.join(window.docks)})"
+        if dock is window.docks["Training"]:
+            window.show_training()
+        dock.show()
+        dock.raise_()
+    if view.runs:
+        _compare_newest_runs(window)
+    return None
+
+
+def _compare_newest_runs(window: object) -> None:
+    from PySide6.QtCore import Qt
+
+    runs = window.docks["Runs"]
+    runs.show()
+    runs.raise_()
+    window.resizeDocks([runs], [round(window.height() * 0.62)], Qt.Orientation.Vertical)  # room for the curves
+    panel = window.runs_panel
+    panel.refresh()
+    newest = sorted(panel.runs, key=lambda info: info.path.stat().st_mtime)[-2:]
+    if newest:
+        panel.select(*(info.path for info in newest))
+        panel.compare()
+
+
+def _results_window(window: object, run_dir: Path, size: tuple[int, int]) -> object:
+    """The run's Results window once its figures are in (for a language model: text generated from its prompt);
+    a message when the run cannot be shown."""
+    from PySide6.QtWidgets import QApplication
+
+    from app.training.preview_view import ERROR_STYLE
+    from app.training.results import ResultsDialog
+
+    if not (run_dir / "summary.json").is_file():
+        return f"'{run_dir}' is not a run folder (no summary.json)"
+    dialog = ResultsDialog(run_dir, window)
+    dialog.resize(min(size[0], 1000), min(size[1], 700))
+    dialog.show()
+    if hasattr(dialog, "generate_button"):
+        dialog.generate()
+    deadline = time.monotonic() + RESULTS_TIMEOUT_S
+    while time.monotonic() < deadline:
+        QApplication.processEvents()
+        done = dialog.results is not None if hasattr(dialog, "matrix") else dialog.output.toPlainText() != ""
+        if done or dialog.busy.styleSheet() == ERROR_STYLE:  # figures in, or why not in red
+            break
+        time.sleep(0.05)
+    QApplication.processEvents()
+    return dialog
 
 
 def _train_for(window: object, seconds: float) -> None:
@@ -56,3 +154,8 @@ def _train_for(window: object, seconds: float) -> None:
     loop = QEventLoop()
     QTimer.singleShot(int(seconds * 1000), loop.quit)
     loop.exec()
+
+
+def _close(window: object) -> None:
+    window.document.undo_stack.setClean()
+    window.close()  # stops a run in progress, which keeps its run folder

@@ -1,0 +1,93 @@
+"""`python main.py screenshot` options: a selected box, a block's inside, a dock, the runs compared, a run's
+Results window. Each is checked on the window state it sets up, and one picture is written end to end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QMessageBox
+
+import app.autosave as autosave
+import main
+from app.main_window import MainWindow
+from app.screenshot import View, _arrange, _results_window, screenshot_command
+from graph import load_graph
+from runtime.training import TrainConfig, Trainer
+
+
+@pytest.fixture(autouse=True)
+def discard_on_close(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
+
+
+@pytest.fixture(scope="module")
+def runs_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A working folder whose runs/ holds two small finished runs of the mlp template."""
+    folder = tmp_path_factory.mktemp("screenshot-runs")
+    for name, lr in (("mlp-a", 0.01), ("mlp-b", 0.05)):
+        config = TrainConfig(dataset="blobs", epochs=1, lr=lr, train_size=256, val_size=100)
+        Trainer(load_graph("mlp"), config, run_dir=folder / "runs" / name).run()
+    return folder
+
+
+def open_window(qtbot, tmp_path: Path, source: str) -> MainWindow:
+    autosave.set_directory(tmp_path / "autosave")
+    window = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    assert window.open_graph(source)
+    window.show()
+    qtbot.waitExposed(window)
+    return window
+
+
+def test_block_opens_its_inside_with_the_breadcrumb(qtbot, tmp_path: Path) -> None:
+    window = open_window(qtbot, tmp_path, "gpt")
+    assert _arrange(window, View(block="blocks")) is None
+    assert window.document.scope == ["gpt-block"]
+    assert window.breadcrumb.isVisible()
+
+
+def test_select_shows_the_box_in_the_inspector(qtbot, tmp_path: Path) -> None:
+    window = open_window(qtbot, tmp_path, "lenet")
+    assert _arrange(window, View(select="conv2", dock="summary")) is None
+    assert window.scene.selected_nodes() == ["conv2"]
+    assert window.docks["Summary"].isVisible()
+
+
+def test_unknown_names_are_explained(qtbot, tmp_path: Path) -> None:
+    window = open_window(qtbot, tmp_path, "lenet")
+    assert "cannot open block 'nothing'" in _arrange(window, View(block="nothing"))
+    assert "no box named 'nothing'" in _arrange(window, View(select="nothing"))
+    assert "no dock named 'nothing'" in _arrange(window, View(dock="nothing"))
+
+
+def test_runs_compares_the_two_newest(qtbot, tmp_path: Path, runs_folder: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(runs_folder)  # the window lists ./runs, like the command line
+    window = open_window(qtbot, tmp_path, "mlp")
+    assert _arrange(window, View(runs=True)) is None
+    assert window.docks["Runs"].isVisible()
+    assert sorted(window.runs_panel.plots.overlay_names()) == ["mlp-a", "mlp-b"]
+
+
+def test_results_window_waits_for_the_confusion_matrix(qtbot, tmp_path: Path, runs_folder: Path) -> None:
+    window = open_window(qtbot, tmp_path, "mlp")
+    dialog = _results_window(window, runs_folder / "runs" / "mlp-a", (900, 600))
+    assert dialog.results is not None and dialog.matrix.rowCount() == 2
+    assert "not a run folder" in _results_window(window, tmp_path, (900, 600))
+
+
+def test_command_writes_a_picture_with_the_options(qtbot, tmp_path: Path) -> None:
+    autosave.set_directory(tmp_path / "autosave")
+    output = tmp_path / "block.png"
+    args = main.build_parser().parse_args(["screenshot", "gpt", "-o", str(output), "--size", "900x600",
+                                           "--block", "gpt-block", "--select", "ff", "--dock", "Summary"])
+    view = View(select=args.select, block=args.block, dock=args.dock, runs=args.runs, results=args.results)
+    assert view == View(select="ff", block="gpt-block", dock="Summary")
+    assert screenshot_command(args.graph, args.output, args.size, view=view) == 0
+    assert QImage(str(output)).width() >= 900
+    assert screenshot_command("gpt", str(tmp_path / "no.png"), (900, 600), view=View(block="nothing")) == 2
+    assert not (tmp_path / "no.png").exists()

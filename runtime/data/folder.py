@@ -72,9 +72,20 @@ class StreamSplit:
         cuda = device.type == "cuda"
         loader = torch.utils.data.DataLoader(self.data, batch_size=batch_size, sampler=order.tolist(),
                                              num_workers=self.workers, pin_memory=cuda)
-        for images, labels in loader:
-            x = self.data.geometry.to_input(images.to(device, non_blocking=cuda))
-            yield {self.inp.name: x}, labelled_targets(self.spec, self.inp, x, labels.to(device))
+        try:
+            for images, labels in loader:
+                x = self.data.geometry.to_input(images.to(device, non_blocking=cuda))
+                yield {self.inp.name: x}, labelled_targets(self.spec, self.inp, x, labels.to(device))
+        except DataError as error:  # an image deleted or cut short since the run started
+            raise type(error)(worker_message(error)) from None
+
+
+def worker_message(error: DataError) -> str:
+    """The message a worker raised. DataLoader re-raises a worker's error with the worker's whole traceback as
+    the message; the user's part is what follows the exception's name on the traceback's last line."""
+    marker = f"{type(error).__module__}.{type(error).__qualname__}: "
+    _, found, original = str(error).rpartition(marker)
+    return original.strip() if found else str(error)
 
 
 def build_folder(folder: Path, spec: GraphSpec, seed: int, options: DataOptions) -> Dataset:

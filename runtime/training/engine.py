@@ -11,7 +11,8 @@ The loop keeps the device busy: losses and accuracy counts stay on the device be
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from graph import Graph
 from graph.fileformat import GraphFileError, load_graph
 from runtime.compile import CompileError
 from runtime.data import DataError, Dataset
-from runtime.training import distributed
+from runtime.training import distributed, run_folder
 from runtime.training.batching import epoch_plan, validation_order
 from runtime.training.checkpoint import CheckpointError, Position, load_checkpoint, restore, save_checkpoint
 from runtime.training.config import ConfigError, TrainConfig
@@ -29,7 +30,7 @@ from runtime.training.control import Control
 from runtime.training.devices import autocast, describe
 from runtime.training.distributed import broadcast_text
 from runtime.training.events import EpochMetrics, Event, Failed, Finished, Health, Started, Status, StepMetrics
-from runtime.training.faults import TrainingFailure, is_out_of_memory, non_finite_loss, out_of_memory
+from runtime.training.faults import TrainingFailure, is_out_of_memory, non_finite_data, non_finite_loss, out_of_memory
 from runtime.training.health import HealthMonitor
 from runtime.training.memory import largest_fitting_batch
 from runtime.training.objective import as_tuple
@@ -117,7 +118,8 @@ class Trainer:
         if self.config.health_every:
             self._health = HealthMonitor(self.graph, session.model, self.config.health_every)
         if session.folder is not None:
-            session.folder.begin(self.graph, session.settings(), self.position.step if self._resume else None)
+            with _writing(session.folder.path):
+                session.folder.begin(self.graph, session.settings(), self.position.step if self._resume else None)
         self._emit(Started(str(self.run_dir or ""), describe(session.device), session.dataset.description,
                            session.dataset.task, session.parameters, self.config.epochs, session.steps_per_epoch,
                            self.position.step, session.world.size))
@@ -257,7 +259,12 @@ class Trainer:
         bad = torch.nonzero(~torch.isfinite(losses))
         first = int(bad[0]) if len(bad) else window.steps - 1
         step = self.position.step - window.steps + first + 1
-        raise non_finite_loss(float(losses[first]) if len(bad) else float("nan"), step, self.position.epoch + 1, lr)
+        raise non_finite_loss(float(losses[first]) if len(bad) else float("nan"), step, self.position.epoch + 1, lr,
+                              self._bad_data())
+
+    def _bad_data(self) -> str | None:
+        dataset = self.session.dataset
+        return non_finite_data({"training": dataset.train, "validation": dataset.val})
 
     def _end_epoch(self, epoch_totals: Window) -> None:
         session, position = self.session, self.position
@@ -265,7 +272,8 @@ class Trainer:
         self._emit(Status("validating"))
         val_loss, val_accuracy = self._validate()
         if not torch.isfinite(torch.tensor(val_loss)):
-            raise non_finite_loss(val_loss, position.step, position.epoch + 1, session.scheduler.get_last_lr()[0])
+            raise non_finite_loss(val_loss, position.step, position.epoch + 1, session.scheduler.get_last_lr()[0],
+                                  self._bad_data())
         best = position.best_loss is None or val_loss < position.best_loss
         position.epoch += 1
         position.batch = 0
@@ -276,10 +284,12 @@ class Trainer:
             position.bad_epochs += 1
         position.history = {k: v for k, v in (("train_loss", train_loss), ("train_accuracy", train_accuracy),
                                               ("val_loss", val_loss), ("val_accuracy", val_accuracy)) if v is not None}
+        # the row first, then the checkpoints: a run killed in between resumes from the previous checkpoint, which
+        # cuts this row away and logs it again; the other order would lose the row for good
+        self._log(position.step, position.epoch, "val", val_loss, val_accuracy, None, None)
         if best:
             self._save(BEST)
         self._save(LAST)
-        self._log(position.step, position.epoch, "val", val_loss, val_accuracy, None, None)
         self._emit(EpochMetrics(position.epoch, position.step, train_loss, train_accuracy, val_loss, val_accuracy,
                                 best, self._elapsed()))
         if position.epoch < self.config.epochs:
@@ -298,7 +308,10 @@ class Trainer:
                 loss = session.objective.loss(predictions, targets)
             totals.add(loss, len(next(iter(inputs.values()))), session.objective.correct(predictions, targets))
         session.model.train()
-        loss, accuracy, _ = totals.means(session.world)
+        loss, accuracy, diverged = totals.means(session.world)
+        if diverged:  # the mean leaves non-finite batches out: it would look fine while it is not
+            losses = totals.losses()
+            loss = float(losses[~torch.isfinite(losses)][0]) if (~torch.isfinite(losses)).any() else float("nan")
         return loss, accuracy
 
     def _early_stop(self) -> bool:
@@ -318,9 +331,11 @@ class Trainer:
 
     def _log(self, step: int, epoch: int, phase: str, loss: float, accuracy: float | None, lr: float | None,
              rate: float | None) -> None:
-        if self.session.folder is not None:
-            self.session.folder.log({"step": step, "epoch": epoch, "phase": phase, "loss": loss, "accuracy": accuracy,
-                                     "lr": lr, "samples_per_s": rate, "elapsed": self._elapsed()})
+        folder = self.session.folder
+        if folder is not None:
+            with _writing(folder.path / run_folder.METRICS_FILE):
+                folder.log({"step": step, "epoch": epoch, "phase": phase, "loss": loss, "accuracy": accuracy,
+                            "lr": lr, "samples_per_s": rate, "elapsed": self._elapsed()})
 
     def _elapsed(self) -> float:
         since = time.perf_counter() - self._clock if self._clock else 0.0
@@ -340,10 +355,22 @@ class Trainer:
             "torch": torch.__version__,
         }
         if session.folder is not None:
-            session.folder.finish(summary)
+            with _writing(session.folder.path / run_folder.SUMMARY_FILE):
+                session.folder.finish(summary)
         return summary
 
     def _emit(self, event: Event) -> None:
         world = self.session.world if self.session else distributed.from_environment()
         if self._on_event is not None and world.main:
             self._on_event(event)
+
+
+@contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """A run folder file that cannot be written (a full disk, a folder gone) stops the run with a message naming
+    it, instead of a traceback; files are replaced atomically or appended to, so what was written stays."""
+    try:
+        yield
+    except OSError as error:
+        raise TrainingFailure("disk", f"could not write '{path}': {error.strerror or error}; the run stopped "
+                              "and the files written before, checkpoints included, are intact") from None

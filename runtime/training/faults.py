@@ -13,8 +13,13 @@ class TrainingFailure(Exception):
         self.kind = kind
 
 
-def non_finite_loss(value: float, step: int, epoch: int, lr: float) -> TrainingFailure:
+def non_finite_loss(value: float, step: int, epoch: int, lr: float, data: str | None = None) -> TrainingFailure:
+    """`data`: what `non_finite_data` found, the cause when the data itself holds NaN or Inf values."""
     name = "NaN" if value != value else ("+Inf" if value > 0 else "-Inf")
+    if data is not None:  # no learning rate cures this: say so rather than advise a lower one
+        return TrainingFailure(
+            "nan", f"the loss became {name} at step {step} (epoch {epoch}) because the data holds NaN or Inf "
+            f"values: {data}. Remove or repair those samples; the last good checkpoint is kept")
     return TrainingFailure(
         "nan", f"the loss became {name} at step {step} (epoch {epoch}) with learning rate {lr:.3g}: training "
         f"diverged. Try a lower learning rate (e.g. --lr {lr / 10:.3g}), gradient clipping (--clip 1.0) or a "
@@ -32,3 +37,18 @@ def out_of_memory(device: torch.device, batch_size: int, fits: int | None) -> Tr
               else f"try --batch-size {max(1, batch_size // 2)} or a smaller model")
     return TrainingFailure("out-of-memory", f"out of memory on {device} with batch size {batch_size}: {advice}; "
                            "the last good checkpoint is kept")
+
+
+def non_finite_data(splits: dict[str, object]) -> str | None:
+    """Which split and node hold NaN or Inf values, and in how many samples, for splits held as tensors
+    (`TensorSplit`); None when all are finite or the data is generated or streamed (not looked at). Called only
+    after a loss turned NaN, so its cost (a pass over the data) is paid once."""
+    for split_name, split in splits.items():
+        tensors = {**getattr(split, "inputs", {}), **getattr(split, "targets", {})}
+        for node, tensor in tensors.items():
+            if not isinstance(tensor, torch.Tensor) or not tensor.is_floating_point() or not tensor.numel():
+                continue
+            bad = (~torch.isfinite(tensor)).reshape(len(tensor), -1).any(dim=1)
+            if bool(bad.any()):
+                return f"{int(bad.sum())} of the {len(tensor)} {split_name} samples of '{node}' do"
+    return None

@@ -28,6 +28,7 @@ from runtime.training.events import Event, Failed, Finished
 
 CONTEXT = mp.get_context("spawn")
 MAX_EVENTS_PER_POLL = 10_000  # a poll never blocks the UI for long, however many events wait
+TRAINING_NICENESS = 10  # Linux gives a nice-10 thread about a tenth of the weight of the editor's
 
 
 class TrainingProcess:
@@ -45,22 +46,15 @@ class TrainingProcess:
         self.outcome: Finished | Failed | None = None
 
     def start(self) -> None:
-        # a spawned child takes the parent's environment when it starts: its OpenMP threads wait passively, so
-        # that on a small machine they do not spin against the user interface for the same cores
-        previous = os.environ.get("OMP_WAIT_POLICY")
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        try:
-            self._start()
-        finally:
-            if previous is None:
-                os.environ.pop("OMP_WAIT_POLICY", None)
-
-    def _start(self) -> None:
         self._process = CONTEXT.Process(
             target=train_in_child, name="layerbook-training", daemon=True,
             args=(self.graph_text, self.config.to_dict(), _text(self.run_dir), _text(self.runs_root),
                   self.resume_run, self.events, self._stop, self._pause))
         self._process.start()
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
 
     @property
     def running(self) -> bool:
@@ -110,6 +104,7 @@ def train_in_child(graph_text: str, config: dict[str, Any], run_dir: str | None,
     from runtime.training.engine import Trainer
 
     try:
+        _yield_to_the_interface()
         control = Control(stop, pause)
         if resume and run_dir:
             trainer = Trainer.resuming(Path(run_dir), config, on_event=events.put, control=control)
@@ -124,6 +119,27 @@ def train_in_child(graph_text: str, config: dict[str, Any], run_dir: str | None,
     finally:
         events.close()
         events.join_thread()  # flush everything to the pipe before the process ends
+
+
+def _yield_to_the_interface() -> None:
+    """Run below the editor's priority: on a machine with few cores the training threads take every cycle the
+    user interface leaves, and give it a core the moment it has work (a redraw, a click), so the editor answers
+    at once and training loses only what the interface really uses."""
+    if not hasattr(os, "nice"):  # Windows: its scheduler favours the foreground window anyway
+        return
+    try:
+        niceness = os.nice(0) + TRAINING_NICENESS
+        os.nice(TRAINING_NICENESS)
+        # Linux sets the priority per thread: threads started while the child was unpickled keep theirs
+        for thread in _threads():
+            os.setpriority(os.PRIO_PROCESS, thread, niceness)
+    except OSError:  # a sandbox may refuse; training then simply runs at the same priority
+        pass
+
+
+def _threads() -> list[int]:
+    tasks = Path("/proc/self/task")
+    return [int(task.name) for task in tasks.iterdir()] if tasks.is_dir() else []
 
 
 def _text(path: Path | None) -> str | None:

@@ -53,7 +53,7 @@ class RunFolder:
             save_graph(graph, self.path / GRAPH_FILE)
             self._write_csv([])
         else:
-            self._write_csv([row for row in self.read_metrics() if int(row["step"]) <= resume_step])
+            self._write_csv([row for row in self.read_metrics() if _complete(row) and int(row["step"]) <= resume_step])
         write_json(self.path / SETTINGS_FILE, settings)
         self._tensorboard = _tensorboard_writer(self.path)
 
@@ -93,6 +93,14 @@ def write_json(path: Path, content: dict[str, Any]) -> None:
 
 def read_json(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _complete(row: dict[str | None, Any]) -> bool:
+    """False for a row torn by a crash while it was appended (a power cut): too few or too many cells, or a
+    step that is not a number. Its start could pass for an earlier step ("1" of "17"), so it is dropped."""
+    if None in row or any(row.get(column) is None for column in COLUMNS):
+        return False
+    return row["step"].isdigit() and row["epoch"].isdigit() and row["phase"] in ("train", "val")
 
 
 def _cell(value: Any) -> str:

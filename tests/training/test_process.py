@@ -3,12 +3,16 @@ is reported with the cause."""
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from graph import load_graph
 from runtime.training import EpochMetrics, Failed, Finished, StepMetrics, TrainConfig
-from runtime.training.process import TrainingProcess
+from runtime.training.process import TRAINING_NICENESS, TrainingProcess
 
 
 def drain(job: TrainingProcess, timeout: float = 90.0, until=None) -> list:
@@ -51,3 +55,24 @@ def test_stop_and_kill_from_the_parent(tmp_path: Path) -> None:
     job.join(10)
     events = drain(job)
     assert isinstance(events[-1], Failed) and events[-1].kind == "crashed" and "SIGKILL" in events[-1].message
+
+
+def niceness_of_threads(pid: int | None) -> list[int]:
+    """The nice value of every thread of a process (Linux's /proc; elsewhere the check is skipped)."""
+    tasks = Path(f"/proc/{pid}/task")
+    if not sys.platform.startswith("linux") or not tasks.is_dir():
+        pytest.skip("thread priorities are read from Linux's /proc")
+    # field 19 of stat is the nice value; the command name (field 2) may hold spaces, so split after its ')'
+    return [int((task / "stat").read_text().rsplit(")", 1)[1].split()[16]) for task in tasks.iterdir()]
+
+
+def test_the_training_child_runs_below_the_editors_priority(tmp_path: Path) -> None:
+    job = TrainingProcess(load_graph("mlp"), TrainConfig(dataset="blobs", epochs=200, log_every=1, batch_size=8))
+    job.start()
+    try:
+        drain(job, until=lambda events: any(isinstance(e, StepMetrics) for e in events))
+        threads = niceness_of_threads(job.pid)
+        assert len(threads) >= 2 and set(threads) == {os.nice(0) + TRAINING_NICENESS}
+    finally:
+        job.kill()
+        job.join(10)

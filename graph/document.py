@@ -57,7 +57,7 @@ class Reader:
         graph.param_values = self._read_values(graph, doc.get("values"))
         self._read_body(graph, doc, "", in_block=False)
         graph.brackets = self._read_brackets(graph, doc.get("brackets"))
-        graph.training = self._object(doc, "training", "")
+        graph.training = self._training(doc)
         graph.touch()
         return graph
 
@@ -76,8 +76,7 @@ class Reader:
     def _unknown_keys(self, obj: dict[str, Any], known: tuple[str, ...], path: str) -> None:
         for key in obj:
             if key not in known:
-                where = f"{path}.{key}" if path else key
-                self.defect(where, f"unknown key{suggest(key, list(known))}")
+                self.defect(_join(path, key), f"unknown key{suggest(key, list(known))}")
 
     def _text(self, obj: dict[str, Any], key: str, path: str, default: str = "", limit: int = 500) -> str:
         value = obj.get(key, default)
@@ -102,6 +101,14 @@ class Reader:
             self.defect(_join(path, key), f"has {len(value):,} entries; at most {MAX_NODES:,} are supported")
             return []
         return value
+
+    def _training(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """The training settings are free-form, but must be writable back to JSON: no non-finite number."""
+        training = self._object(doc, "training", "")
+        bad = _nonfinite_paths(training, "training")
+        for path in bad:
+            self.defect(path, "must be a finite number (got a non-finite number)")
+        return {} if bad else training
 
     # --- declarations of meta-parameters (a block's S, a template's N) -----------------------------------------
     def _read_param_decls(self, decls: Any, path: str) -> dict[str, ParamSpec]:
@@ -134,6 +141,9 @@ class Reader:
         for key, bound in zip(("min", "max"), bounds, strict=True):
             if bound is not None and (not isinstance(bound, int | float) or isinstance(bound, bool)):
                 self.defect(f"{path}.{key}", "must be a number")
+                return None
+            if _nonfinite(bound):  # 1e999 parses as infinity, which a saved file could not hold
+                self.defect(f"{path}.{key}", "must be a number (got a non-finite number)")
                 return None
         choices = decl.get("choices", [])
         if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices):
@@ -223,6 +233,9 @@ class Reader:
             self.defect(f"{path}.label", "must be a text of at most 100 characters")
             label = None
         position = self._position(doc.get("position"), f"{path}.position")
+        # A non-finite number is always a defect (recorded above), and no saved file could hold it: a tolerant
+        # load leaves it out rather than keep a value the editor could not save.
+        params = {key: value for key, value in params.items() if not _nonfinite_paths(value, key)}
         graph.add(type_name, name, repeat=repeat, label=label, position=position)
         graph.node(name).params.update(params)  # not as keywords: a key such as 'name' would clash with add's
 
@@ -368,11 +381,26 @@ def _library_has(name: str) -> bool:
 
 
 def _join(path: str, key: str) -> str:
+    key = key or '""'  # an empty key still shows, or its defect would read as one about the whole file
     return f"{path}.{key}" if path else key
 
 
 def _nonfinite(value: Any) -> bool:
     return isinstance(value, float) and not math.isfinite(value)
+
+
+def _nonfinite_paths(value: Any, path: str) -> list[str]:
+    """The paths of the non-finite numbers inside a value (JSON's 1e999 parses as infinity)."""
+    found, stack = [], [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, dict):
+            stack.extend((v, _join(where, k)) for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(item))
+        elif _nonfinite(item):
+            found.append(where)
+    return sorted(found)
 
 
 def _json_type(value: Any) -> str:

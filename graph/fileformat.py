@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ from graph.resolve import default_input_port, default_output_port, find_block
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_DIGITS = 100
 MAX_DEPTH = 32  # a graph document nests about 8 levels deep
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_MAYBE_SURROGATE = re.compile(r"[\ud800-\udfff]|\\u[dD][89a-fA-F]")
 
 
 class GraphFileError(Exception):
@@ -98,6 +101,12 @@ def parse_json(raw: str | bytes, source: str) -> Any:
         raise GraphFileError(source, ["the document is nested too deeply"]) from None
     if _depth(doc) > MAX_DEPTH:  # what reads, shows and copies a document may then recurse without fear
         raise GraphFileError(source, [f"the document is nested too deeply (more than {MAX_DEPTH} levels)"])
+    # json accepts an escaped half of a UTF-16 pair (or one in a str), which no UTF-8 file can then be saved with;
+    # only a text that may hold one is worth the walk
+    unpaired = _unpaired_surrogate(doc) if _MAYBE_SURROGATE.search(raw) else None
+    if unpaired is not None:
+        raise GraphFileError(source, [f"not a usable JSON document: a text holds an unpaired surrogate "
+                                      f"(\\u{ord(unpaired):04x}), which is not a character"])
     return doc
 
 
@@ -110,6 +119,21 @@ def _depth(doc: Any) -> int:
             deepest = max(deepest, depth)
             stack.extend((v, depth + 1) for v in (value.values() if isinstance(value, dict) else value))
     return deepest
+
+
+def _unpaired_surrogate(doc: Any) -> str | None:
+    """The first lone surrogate in any text or key of a parsed document, found without recursion."""
+    stack = [doc]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value)
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, str) and (found := _SURROGATE.search(value)):
+            return found.group()
+    return None
 
 
 def _refuse_constant(name: str) -> None:

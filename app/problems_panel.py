@@ -65,30 +65,42 @@ class ProblemsPanel(QWidget):
         self.tree.itemActivated.connect(self._clicked)
         self.problems: list[Problem] = []
         self.fixes: list[list[Fix]] = []
+        self._shown: list[tuple] | None = None  # what the rows show now
         self.set_problems(None, [])
 
     def set_problems(self, graph: Graph | None, problems: list[Problem]) -> None:
-        """Errors first, then warnings, each in the order found; fixes are computed against `graph`."""
-        self.tree.clear()
+        """Errors first, then warnings, each in the order found; fixes are computed against `graph`. The rows are
+        rebuilt only when what they show changed: an edit elsewhere in a big graph leaves a long list as it is."""
         self.problems = sorted(problems, key=lambda p: not p.is_error)
-        self.fixes = []
-        style = self.style()
-        icons = {True: style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical),
-                 False: style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)}
         analysis = graph.analyze() if graph is not None and problems else None
-        for problem in self.problems:
-            where = " › ".join((problem.node,) + problem.path) if problem.node else "graph"
-            item = QTreeWidgetItem(self.tree, [where, problem.message, ""])
-            item.setIcon(NODE, icons[problem.is_error])
-            item.setToolTip(MESSAGE, f"{problem.severity} ({problem.code}): {problem.message}")
-            item.setData(NODE, PROBLEM_ROLE, len(self.fixes))
-            fixes = fixes_for(graph, problem, analysis) if graph is not None else []
-            self.fixes.append(fixes)
-            if fixes:
-                self.tree.setItemWidget(item, FIX, self._fix_button(fixes, problem))
+        self.fixes = [fixes_for(graph, p, analysis) if graph is not None else [] for p in self.problems]
+        shown = [(p.node, p.path, p.code, p.message, tuple(f.label for f in fixes))
+                 for p, fixes in zip(self.problems, self.fixes, strict=True)]
+        if shown == self._shown:
+            return
+        self._shown = shown
+        self._fill()
         self._count()
         first = self.tree.topLevelItem(0)
         self.tree.setCurrentItem(first) if first is not None else self.detail.clear()
+
+    def _fill(self) -> None:
+        style = self.style()
+        icons = {True: style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical),
+                 False: style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)}
+        items = []
+        for row, problem in enumerate(self.problems):
+            where = " › ".join((problem.node,) + problem.path) if problem.node else "graph"
+            item = QTreeWidgetItem([where, problem.message, ""])
+            item.setIcon(NODE, icons[problem.is_error])
+            item.setToolTip(MESSAGE, f"{problem.severity} ({problem.code}): {problem.message}")
+            item.setData(NODE, PROBLEM_ROLE, row)
+            items.append(item)
+        self.tree.clear()
+        self.tree.addTopLevelItems(items)  # at once: inserting row by row re-measures the columns each time
+        for row, item in enumerate(items):
+            if self.fixes[row]:
+                self.tree.setItemWidget(item, FIX, self._fix_button(row))
 
     def _show_detail(self, item: QTreeWidgetItem | None, _previous: QTreeWidgetItem | None = None) -> None:
         if item is None:
@@ -100,16 +112,18 @@ class ProblemsPanel(QWidget):
         self.detail.setText(f"<b>{problem.severity.capitalize()}</b> ({problem.code}): "
                             f"{escape(problem.message)}{fixes}")
 
-    def _fix_button(self, fixes: list[Fix], problem: Problem) -> QPushButton:
+    def _fix_button(self, row: int) -> QPushButton:
+        # the button asks for the row's fixes when clicked: they are recomputed on every change, the button stays
+        fixes, problem = self.fixes[row], self.problems[row]
         button = QPushButton("Fix" if len(fixes) == 1 else "Fix ▾", self.tree)
         button.setAccessibleName(f"Fix: {fixes[0].label}" if len(fixes) == 1 else f"Fixes for {problem.node}")
         button.setToolTip("\n".join(f.label for f in fixes))
         if len(fixes) == 1:
-            button.clicked.connect(lambda: self.fix_requested.emit(fixes[0]))
+            button.clicked.connect(lambda: self.fix_requested.emit(self.fixes[row][0]))
         else:
             menu = QMenu(button)
-            for fix in fixes:
-                menu.addAction(fix.label, lambda f=fix: self.fix_requested.emit(f))
+            for choice, fix in enumerate(fixes):
+                menu.addAction(fix.label, lambda c=choice: self.fix_requested.emit(self.fixes[row][c]))
             button.setMenu(menu)
         return button
 

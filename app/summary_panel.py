@@ -7,7 +7,9 @@ every layer's output kept for the backward pass, in float32.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -16,8 +18,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QSpinBox,
-    QTableWidget,
-    QTableWidgetItem,
+    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -29,6 +30,46 @@ from graph.tensor import format_shape
 
 COLUMNS = ("Layer", "Type", "Output shape", "Parameters", "Multiply-adds")
 OPTIMIZERS = ("adam", "sgd", "momentum")
+NUMBER_COLUMNS = 3  # from this column on: figures, aligned right
+SIZED_ROWS = 200  # the rows the header measures to size its columns: a 5,000-layer table stays instant
+
+
+class SummaryModel(QAbstractTableModel):
+    """The table's rows as texts, the last one (the totals) in bold. A model, not a QTableWidget: filling a
+    widget item by item re-measures every column at each item (30 s for 500 layers); a model is reset once and
+    the view asks only for the rows it shows."""
+
+    def __init__(self, font: QFont) -> None:
+        super().__init__()
+        self.rows: list[tuple[str, ...]] = []
+        self.bold = QFont(font)
+        self.bold.setBold(True)
+
+    def set_rows(self, rows: list[tuple[str, ...]]) -> None:
+        self.beginResetModel()
+        self.rows = rows
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.rows[index.row()][index.column()]
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() >= NUMBER_COLUMNS:
+            return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        if role == Qt.ItemDataRole.FontRole and index.row() == len(self.rows) - 1:
+            return self.bold
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
 
 
 class SummaryPanel(QWidget):
@@ -36,9 +77,10 @@ class SummaryPanel(QWidget):
         super().__init__(parent)
         self.summary = Summary()
         self.gpu: tuple[str, int] | None = None
-        self.table = QTableWidget(0, len(COLUMNS), self)
+        self.model = SummaryModel(self.font())
+        self.table = QTableView(self)
+        self.table.setModel(self.model)
         self.table.setAccessibleName("Layer summary")
-        self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -46,6 +88,7 @@ class SummaryPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(False)
+        header.setResizeContentsPrecision(SIZED_ROWS)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         self.totals = QLabel(self)
@@ -104,25 +147,13 @@ class SummaryPanel(QWidget):
         self._update_memory()
 
     def _fill_table(self) -> None:
-        rows = self.summary.rows
-        self.table.setRowCount(len(rows) + 1)
-        for r, row in enumerate(rows):
+        rows = []
+        for row in self.summary.rows:
             shape = format_shape(row.output_shape) if row.output_shape is not None else "—"
             name = row.name if row.copies == 1 else f"{row.name} ×{row.copies}"
-            self._set_row(r, (name, row.type, shape, f"{row.parameters:,}", f"{row.mult_adds:,}"))
-        bold = QFont(self.font())
-        bold.setBold(True)
-        self._set_row(len(rows), ("Total", "", "", f"{self.summary.parameters:,}", f"{self.summary.mult_adds:,}"),
-                      bold)
-
-    def _set_row(self, r: int, texts: tuple[str, ...], font: QFont | None = None) -> None:
-        for c, text in enumerate(texts):
-            item = QTableWidgetItem(text)
-            if c >= 3:
-                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            if font is not None:
-                item.setFont(font)
-            self.table.setItem(r, c, item)
+            rows.append((name, row.type, shape, f"{row.parameters:,}", f"{row.mult_adds:,}"))
+        rows.append(("Total", "", "", f"{self.summary.parameters:,}", f"{self.summary.mult_adds:,}"))
+        self.model.set_rows(rows)
 
     def set_gpu(self, name: str, available_bytes: int) -> None:
         """Compare the training step with a GPU's memory and show the largest batch that fits."""

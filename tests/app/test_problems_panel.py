@@ -72,3 +72,18 @@ def test_a_healthy_graph_has_no_problems(qtbot) -> None:
     assert panel.tree.topLevelItemCount() == 0
     assert panel.summary.text().startswith("No problems")
     assert panel.tree.accessibleName() and panel.summary.accessibleName()
+
+
+def test_unchanged_problems_keep_their_rows_and_the_fixes_follow_the_graph(qtbot) -> None:
+    g = broken()
+    panel = make(qtbot, g)
+    first = panel.tree.topLevelItem(0)
+    g.move("conv1", (40.0, 40.0))  # an edit that changes no problem
+    analysis = g.analyze()
+    panel.set_problems(g, analysis.problems + lint(g, analysis))
+    assert panel.tree.topLevelItem(0) is first  # not rebuilt
+    with qtbot.waitSignal(panel.fix_requested) as signal:
+        QTest.mouseClick(panel.fix_button(0), Qt.MouseButton.LeftButton)
+    assert signal.args[0] is panel.fixes[0][0]  # the fix computed against the graph as it is now
+    panel.set_problems(g, analysis.problems)  # the warning went: the rows change
+    assert panel.tree.topLevelItemCount() == 1 and panel.summary.text() == "1 error"

@@ -23,11 +23,13 @@ def make(qtbot, name: str = "lenet") -> tuple[SummaryPanel, object]:
 
 def test_table_and_totals(qtbot) -> None:
     panel, g = make(qtbot)
-    table = panel.table
-    assert table.rowCount() == len(g) + 1
-    conv1 = [table.item(1, c).text() for c in range(5)]
+    model = panel.table.model()
+    assert model.rowCount() == len(g) + 1
+    conv1 = [model.index(1, c).data() for c in range(5)]
     assert conv1 == ["conv1", "conv-2d", "32×24×24", "832", "460,800"]
-    total = [table.item(table.rowCount() - 1, c).text() for c in range(5)]
+    total = [model.index(model.rowCount() - 1, c).data() for c in range(5)]
+    assert model.index(model.rowCount() - 1, 0).data(Qt.ItemDataRole.FontRole).bold()
+    assert not model.index(1, 0).data(Qt.ItemDataRole.FontRole)
     assert total[0] == "Total" and total[3] == f"{g.analyze().parameters:,}" == "105,506"
     assert total[4] == "1,333,200"
     assert "105,506 parameters" in panel.totals.text()

@@ -7,6 +7,7 @@ import json
 import sys
 import textwrap
 from collections.abc import Sequence
+from typing import Any
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE = 0, 1, 2
 
@@ -48,13 +49,15 @@ def _command(commands: argparse._SubParsersAction, name: str, summary: str, desc
 
 def _add_report_parsers(commands: argparse._SubParsersAction) -> None:
     validate = _command(
-        commands, "validate", "check a graph; exit 0 when valid, 1 with problems",
-        "Check a graph's structure and tensor shapes. Exit status: 0 when it is valid, 1 when it has problems "
-        "(each printed in a sentence naming its node), 2 when the file cannot be read.",
+        commands, "validate", "check a graph; exit 0 when valid (warnings allowed), 1 with errors",
+        "Check a graph's structure and tensor shapes, and lint it for likely mistakes (warnings, as the app "
+        "shows them). Each problem is printed in a sentence naming its node, errors and warnings alike. Exit "
+        "status: 0 when it is valid, even with warnings, 1 when it has errors, 2 when the file cannot be read.",
         "python main.py validate lenet", "python main.py validate my-net.layerbook.json --json")
     validate.add_argument("graph", metavar="GRAPH", help=GRAPH_HELP)
     validate.add_argument("--json", action="store_true",
-                          help="print the result as JSON (each problem an object with node and message)")
+                          help="print the result as JSON (each problem an object with code, severity, node and "
+                          "message)")
     info = _command(commands, "info", "list nodes, output shapes and parameter counts",
                     "List each node of a graph with its type, output shape and parameter count, then the totals.",
                     "python main.py info lenet", "python main.py info resnet50 --json")
@@ -92,7 +95,7 @@ def _add_picture_parsers(commands: argparse._SubParsersAction) -> None:
     render = _command(
         commands, "render", "draw the graph as a figure in the book's style (SVG, PDF or PNG)",
         "Draw the graph as a figure in the style of the Little Book of Deep Learning, with the canvas's own "
-        "drawing code. The format follows the output's extension. Prints nothing on success.",
+        "drawing code. The format follows the output's extension. Prints the path written.",
         "python main.py render lenet -o lenet.svg", "python main.py render resnet50 -o resnet50.png --theme dark")
     render.add_argument("graph", metavar="GRAPH", help=GRAPH_HELP)
     render.add_argument("-o", "--output", required=True, metavar="FILE",
@@ -216,6 +219,7 @@ def run_report(command: str, source: str, as_json: bool) -> int:
         return EXIT_UNUSABLE
     analysis = graph.analyze()
     if command == "validate":
+        analysis = report.with_lint(graph, analysis)
         text = json.dumps(report.validation_json(graph, analysis), indent=2, ensure_ascii=False) if as_json \
             else report.validation_text(graph, analysis)
         print(text)
@@ -223,6 +227,21 @@ def run_report(command: str, source: str, as_json: bool) -> int:
     print(json.dumps(report.info_json(graph, analysis), indent=2, ensure_ascii=False) if as_json
           else report.info_text(graph, analysis))
     return EXIT_OK
+
+
+def run_render(source: str, output: str, theme: str) -> int:
+    from app.render import render_command
+
+    status = render_command(source, output, theme)
+    if status == EXIT_OK:
+        print(f"wrote {output}")  # as export, code and screenshot do: scripts and people see what was made
+    return status
+
+
+def run_train(options: dict[str, Any]) -> int:
+    from runtime.training.command import train_command
+
+    return train_command(options)
 
 
 def run_templates(as_json: bool) -> int:
@@ -278,18 +297,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "code":
         return run_code(args.graph, args.output)
     if args.command == "render":
-        from app.render import render_command
-
-        return render_command(args.graph, args.output, args.theme)
+        return run_render(args.graph, args.output, args.theme)
     if args.command == "screenshot":
         from app.screenshot import View, screenshot_command
 
         view = View(select=args.select, block=args.block, dock=args.dock, runs=args.runs, results=args.results)
         return screenshot_command(args.graph, args.output, args.size, args.theme, args.train_seconds, view)
     if args.command == "train":
-        from runtime.training.command import train_command
-
-        return train_command(vars(args))
+        return run_train(vars(args))
     from app import run_app
 
     return run_app(getattr(args, "graph", "lenet"))

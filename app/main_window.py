@@ -133,8 +133,11 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.docks["Training"]], [330], Qt.Orientation.Vertical)
 
     def continue_run(self, run_dir: str) -> None:
+        """Continue a run from the Runs panel, to a number of epochs the user chooses (more, for a finished run)."""
         self.show_training()
-        self.train_panel.continue_run(run_dir)
+        epochs = self.train_panel.ask_continue_epochs(run_dir)
+        if epochs is not None:
+            self.train_panel.continue_run(run_dir, epochs)
 
     def _training_shown(self, shown: bool) -> None:
         if shown and not self._training_ready:

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from graph.inference import Analysis
+from graph.lint import lint
 from graph.model import Graph
 from graph.tensor import format_shape
+
+
+def with_lint(graph: Graph, analysis: Analysis) -> Analysis:
+    """The analysis with the lint warnings added, so that validate reports what the app's Problems panel shows;
+    warnings never make a graph invalid (Analysis.ok counts errors only)."""
+    return replace(analysis, problems=[*analysis.problems, *lint(graph, analysis)])
 
 
 def validation_json(graph: Graph, analysis: Analysis) -> dict[str, Any]:

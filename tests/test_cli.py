@@ -125,3 +125,48 @@ def test_templates_lists_every_template_with_its_count(capsys: pytest.CaptureFix
     assert "Figure 5.2" in rows["lenet"]["source"] and all(r["valid"] for r in rows.values())
     assert main.main(["templates"]) == 0
     assert "105,506" in capsys.readouterr().out
+
+
+def linted_graph(tmp_path: Path) -> Path:
+    """Valid, but two fully-conn layers in a row: the lint warning linear-after-linear on fc1."""
+    g = Graph("linted")
+    x = g.add("input", shape=(8,))
+    fc1 = g.add("fully-conn", name="fc1", out_features=16)
+    fc2 = g.add("fully-conn", name="fc2", out_features=3)
+    y = g.add("output", loss="cross-entropy")
+    g.connect(x, fc1)
+    g.connect(fc1, fc2)
+    g.connect(fc2, y)
+    return save_graph(g, tmp_path / "linted.layerbook.json")
+
+
+def test_validate_prints_lint_warnings_and_still_exits_0(tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert main.main(["validate", str(linted_graph(tmp_path))]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("warning: fully-conn 'fc1' feeds fully-conn 'fc2'")
+    assert lines[-1].startswith("linted: valid (") and lines[-1].endswith(", 1 warning(s))")
+
+
+def test_validate_json_gives_warnings_with_their_severity(tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert main.main(["validate", str(linted_graph(tmp_path)), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["valid"] is True
+    assert [(p["node"], p["code"], p["severity"]) for p in report["problems"]] == \
+        [("fc1", "linear-after-linear", "warning")]
+
+
+def test_render_prints_the_path_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "mlp.svg"
+    assert main.main(["render", "mlp", "-o", str(target)]) == 0
+    assert capsys.readouterr().out.strip() == f"wrote {target}" and target.is_file()
+
+
+def test_train_without_data_is_a_settings_error_before_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main.main(["train", "ffw", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("no dataset: 'ffw'") and "--data" in err and "(digits, shapes)" in err
+    assert not (tmp_path / "runs").exists()  # refused before the trainer made a run folder

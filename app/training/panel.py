@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QGroupBox,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QProgressBar,
     QPushButton,
@@ -30,6 +31,7 @@ from app.training.tasks import run_task
 CHOOSE_FILE, CHOOSE_FOLDER = "Choose file…", "Choose folder…"
 FILE_FILTER = "Data files (*.csv *.npz *.npy *.txt);;All files (*)"
 PREVIEW_COUNT = 16
+MAX_EPOCHS = 100_000
 
 
 class TrainPanel(QWidget):
@@ -242,17 +244,42 @@ class TrainPanel(QWidget):
         self._message("Starting the training process…")
         return True
 
+    def ask_continue_epochs(self, run_dir: str | Path) -> int | None:
+        """Ask how many epochs in all the run should reach: None when cancelled, or when it cannot be continued
+        (the reason in red). An unfinished run is offered its planned epochs, a finished one as many again;
+        fewer than it has done cannot be chosen."""
+        folder = Path(run_dir)
+        if not self._can_continue(folder):
+            return None
+        done, planned = run_epochs(folder)
+        offered = planned if done < planned else done + planned
+        epochs, ok = QInputDialog.getInt(
+            self, "Continue run", f"{folder.name} has trained {done} of {planned} epochs.\n"
+            "Train up to this many epochs in all:", offered, max(1, done), MAX_EPOCHS)
+        return epochs if ok else None
+
+    def _can_continue(self, folder: Path) -> bool:
+        from runtime.training.run_folder import LAST
+
+        if self.controller.running:  # one run at a time: the panel shows one run's curves and controls
+            self._message("A run is in progress: stop it before continuing another.", error=True)
+            return False
+        if not (folder / LAST).is_file():
+            self._message(f"{folder.name} has no checkpoint to continue from.", error=True)
+            return False
+        return True
+
     def continue_run(self, run_dir: str | Path, epochs: int | None = None) -> bool:
         """Resume a stopped or interrupted run from its last checkpoint, in the same folder, with the same graph
-        and settings (`epochs`: more of them). Its earlier curves are drawn again first."""
+        and settings (`epochs`: the total to reach, more than planned to extend a finished run). Its earlier
+        curves are drawn again first."""
         from graph import load_graph
         from runtime.training.config import TrainConfig
-        from runtime.training.run_folder import GRAPH_FILE, LAST, SETTINGS_FILE, read_json
+        from runtime.training.run_folder import GRAPH_FILE, SETTINGS_FILE, read_json
         from runtime.training.runs import read_metrics
 
         folder = Path(run_dir)
-        if not (folder / LAST).is_file():
-            self._message(f"{folder.name} has no checkpoint to continue from.", error=True)
+        if not self._can_continue(folder):
             return False
         settings = read_json(folder / SETTINGS_FILE)["config"]
         if epochs is not None:
@@ -286,6 +313,7 @@ class TrainPanel(QWidget):
 
     def _started(self, event: Any) -> None:
         self.run_dir = event.run_dir
+        self.plots.export_folder = Path(event.run_dir)  # the curves' pictures and tables go with the run's files
         self._epochs = event.epochs
         self._message(f"Training on {event.device} · {event.parameters:,} parameters · {event.dataset}")
         self.run_started.emit(event.run_dir)
@@ -327,6 +355,17 @@ class TrainPanel(QWidget):
     def _message(self, text: str, error: bool = False) -> None:
         self.status_line.setStyleSheet(ERROR_STYLE if error else "")
         self.status_line.setText(text)
+
+
+def run_epochs(folder: Path) -> tuple[int, int]:
+    """(epochs completed, epochs planned) of a run folder. The completed ones are counted from its validation
+    rows, which every run has, even one interrupted before it wrote its summary."""
+    from runtime.training.run_folder import SETTINGS_FILE, read_json
+    from runtime.training.runs import read_metrics
+
+    planned = int(read_json(folder / SETTINGS_FILE)["config"]["epochs"])
+    done = int(max(read_metrics(folder).get("val", {}).get("epoch", []), default=0))
+    return done, planned
 
 
 def progress_text(metrics: Any, epochs: int) -> str:

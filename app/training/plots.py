@@ -6,15 +6,27 @@ so thousands of steps a second cost one redraw per frame, not one per step."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 MAX_POINTS = 100_000  # beyond this, the history is thinned to every other point (old detail matters less)
 SMOOTHING = 0.97  # the EMA's weight on the past, per step: runs logging every 10 steps smooth over as many steps
@@ -65,6 +77,7 @@ class LivePlots(QWidget):
         self._ema: float | None = None
         self._ema_step = 0.0
         self._overlays: dict[str, list[pg.PlotDataItem]] = {}
+        self.export_folder: Path | None = None  # where the save dialogs open (the panel sets the run folder)
         self._build()
         self._redraw_timer = QTimer(self, singleShot=True, interval=REDRAW_MS)
         self._redraw_timer.timeout.connect(self.redraw)
@@ -91,12 +104,23 @@ class LivePlots(QWidget):
         self.fit_button.setAccessibleName("Fit curves to view")
         self.fit_button.setToolTip("Show all points (after zooming with the mouse wheel)")
         self.fit_button.clicked.connect(self.fit)
+        self.save_picture_button = _bar_button("Save picture…", "Save curves as picture",
+                                               "Save the four plots as a PNG image", self.save_picture)
+        self.save_data_button = _bar_button("Save data…", "Save curves as data",
+                                            "Save this run's points as a CSV table (one row per reported step "
+                                            "and per epoch)", self.save_data)
         self.readout = QLabel(HINT)
         self.readout.setAccessibleName("Curve read-out")
         self.readout.setStyleSheet(f"color: {TEXT};")
         bar = QHBoxLayout()
         bar.addWidget(self.log_scale)
         bar.addWidget(self.fit_button)
+        if self.live:  # the runs panel shows other runs only: this run's points (the CSV) would be empty there
+            bar.addWidget(self.save_picture_button)
+            bar.addWidget(self.save_data_button)
+        else:
+            self.save_picture_button.hide()
+            self.save_data_button.hide()
         bar.addStretch(1)
         bar.addWidget(self.readout)
         layout = QVBoxLayout(self)
@@ -242,24 +266,81 @@ class LivePlots(QWidget):
         value = self.steps.column(column)[i]
         return f"step {int(steps[i]):,} · {label} {value:.4g}"
 
+    def save_picture(self) -> Path | None:
+        """Ask where, then save the plots as a PNG; None when cancelled or not written (the user was told why)."""
+        return self._save("Save picture", "curves.png", "PNG images (*.png)", self.export_png)
+
+    def save_data(self) -> Path | None:
+        """Ask where, then save this run's points as CSV; None when cancelled or not written."""
+        return self._save("Save data", "curves.csv", "CSV tables (*.csv)", self.export_csv)
+
+    def _save(self, title: str, default_name: str, file_filter: str,
+              export: Callable[[Path], Path]) -> Path | None:
+        start = str((self.export_folder or Path.cwd()) / default_name)
+        chosen, _ = QFileDialog.getSaveFileName(self, title, start, file_filter)
+        if not chosen:
+            return None
+        path = Path(chosen)
+        if not path.suffix:  # a name typed without extension still gets the format it is written in
+            path = path.with_suffix(Path(default_name).suffix)
+        try:
+            export(path)
+        except OSError as error:
+            reason = error.strerror or str(error)
+            QMessageBox.warning(self, title, f"Could not save {path}:\n{reason}\n\nThe curves are still here: "
+                                "choose another place and try again.")
+            return None
+        self.readout.setText(f"Saved {path}")
+        return path
+
     def export_png(self, path: str | Path) -> Path:
+        """The four plots as a PNG at least 800 pixels wide; OSError when it cannot be written."""
         from pyqtgraph.exporters import ImageExporter
 
         exporter = ImageExporter(self.canvas.scene())
         exporter.parameters()["width"] = max(800, self.canvas.width())
-        exporter.export(str(path))
-        return Path(path)
+        image = exporter.export(toBytes=True)
+
+        def write(temporary: Path) -> None:
+            if not image.save(str(temporary), "PNG"):  # Qt reports failure as False, without a reason
+                raise OSError(f"the image could not be written to {temporary.parent}")
+
+        return _write_replacing(Path(path), write)
 
     def export_csv(self, path: str | Path) -> Path:
         """The current run's points: one row per reported step ("train") and per epoch ("val")."""
-        with open(path, "w", newline="", encoding="utf-8") as stream:
-            writer = csv.writer(stream)
-            writer.writerow(["phase", "step", "epoch", "loss", "accuracy", "lr", "samples_per_s"])
-            for step, epoch, loss, _, accuracy, lr, speed in self.steps.rows():
-                writer.writerow(["train", int(step), int(epoch), loss, _cell(accuracy), lr, speed])
-            for step, epoch, val_loss, val_accuracy, _, _ in self.epochs.rows():
-                writer.writerow(["val", int(step), int(epoch), val_loss, _cell(val_accuracy), "", ""])
-        return Path(path)
+        def write(temporary: Path) -> None:
+            with open(temporary, "w", newline="", encoding="utf-8") as stream:
+                writer = csv.writer(stream)
+                writer.writerow(["phase", "step", "epoch", "loss", "accuracy", "lr", "samples_per_s"])
+                for step, epoch, loss, _, accuracy, lr, speed in self.steps.rows():
+                    writer.writerow(["train", int(step), int(epoch), loss, _cell(accuracy), lr, speed])
+                for step, epoch, val_loss, val_accuracy, _, _ in self.epochs.rows():
+                    writer.writerow(["val", int(step), int(epoch), val_loss, _cell(val_accuracy), "", ""])
+
+        return _write_replacing(Path(path), write)
+
+
+def _write_replacing(path: Path, write: Callable[[Path], None]) -> Path:
+    """Write beside `path`, then rename over it: a full disk or a refused write never leaves a truncated file
+    in place of one the user had."""
+    temporary = path.with_name(f".{path.name}.partial")
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _bar_button(text: str, name: str, tip: str, slot: Callable[[], object]) -> QPushButton:
+    button = QPushButton(text)
+    button.setAccessibleName(name)
+    button.setToolTip(tip)
+    button.clicked.connect(slot)
+    return button
 
 
 def _nan(value: float | None) -> float:

@@ -14,7 +14,7 @@ from runtime.data.registry import BUILTINS, builder_for
 from runtime.data.spec import GraphSpec, InputSpec, OutputSpec
 
 __all__ = ["Batch", "DataError", "DataMismatch", "DataOptions", "Dataset", "GraphSpec", "InputSpec", "OutputSpec",
-           "Split", "TensorSplit", "builtin_datasets", "load_dataset"]
+           "Split", "TensorSplit", "builtin_datasets", "fitting_datasets", "load_dataset"]
 
 
 def load_dataset(source: str, spec: GraphSpec, *, seed: int = 0, options: DataOptions | None = None) -> Dataset:
@@ -26,3 +26,17 @@ def load_dataset(source: str, spec: GraphSpec, *, seed: int = 0, options: DataOp
 def builtin_datasets() -> dict[str, str]:
     """The built-in datasets: name → one-line description."""
     return {name: description for name, (description, _) in BUILTINS.items()}
+
+
+def fitting_datasets(spec: GraphSpec) -> list[str]:
+    """The built-in datasets that fit a graph, each tried on two samples (well under a second in all): what to
+    suggest when a graph names no data."""
+    tiny = DataOptions(size=2, val_size=2)
+    fits: list[str] = []
+    for name in BUILTINS:
+        try:
+            load_dataset(name, spec, options=tiny)
+            fits.append(name)
+        except (DataError, ValueError, RuntimeError):  # any refusal means "does not fit": this is a suggestion
+            continue
+    return fits

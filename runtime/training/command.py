@@ -50,6 +50,8 @@ def _trainer(options: dict[str, Any], changes: dict[str, Any], on_event: Progres
                           "or --resume a run folder")
     graph = load_graph(options["graph"])
     config = _config(graph, changes)
+    if not config.dataset:  # refused before the run folder is made: a settings error like the others
+        raise ConfigError(_no_dataset(graph))
     out = Path(options["out"]) if options.get("out") else None
     if out is not None and (out / LAST).exists():
         raise ConfigError(f"'{out}' already holds a run: continue it with --resume {out}, or choose another --out")
@@ -62,6 +64,15 @@ def _config(graph: Graph, changes: dict[str, Any]) -> TrainConfig:
     except ConfigError as error:
         raise ConfigError(f"the training settings stored in '{graph.name}' are wrong: {error}") from None
     return defaults.updated(**changes)
+
+
+def _no_dataset(graph: Graph) -> str:
+    from runtime.data import GraphSpec, fitting_datasets
+
+    fitting = fitting_datasets(GraphSpec.of(graph)) if graph.analyze().ok else []
+    names = f"a built-in dataset that fits it ({', '.join(fitting)})" if fitting \
+        else "a path to your data (no built-in dataset fits its inputs and outputs)"
+    return f"no dataset: '{graph.name}' has no training settings naming one; pass --data with {names}"
 
 
 @contextmanager

@@ -350,7 +350,13 @@ def test_train_from_the_window_colours_the_boxes_then_continue_the_run_and_expor
     window.docks["Runs"].show()
     runs.refresh()
     runs.select(run)
+    from PySide6.QtWidgets import QInputDialog
+
+    offered = []  # Continue asks for the total epochs: a stopped run is offered its planned 3
+    monkeypatch.setattr(QInputDialog, "getInt", lambda parent, title, label, value, *a: offered.append(value)
+                        or (value, True))
     QTest.mouseClick(runs.buttons["Continue"], Qt.MouseButton.LeftButton)
+    assert offered == [3]
     qtbot.waitUntil(lambda: panel.controller.outcome is not None and not panel.controller.running, timeout=120_000)
     assert panel.controller.outcome.state == "finished"
     from app.training.export import export_onnx

@@ -111,3 +111,40 @@ def test_results_dialog_samples_text_from_a_language_model(qtbot, tmp_path: Path
     assert not dialog.generate_button.isEnabled()  # busy while the model samples
     qtbot.waitUntil(lambda: dialog.generate_button.isEnabled(), timeout=30_000)
     assert dialog.output.toPlainText().startswith("def ") and len(dialog.output.toPlainText()) == 44
+
+
+def test_continue_a_finished_run_for_more_epochs(qtbot, tmp_path: Path, monkeypatch) -> None:
+    """Continue in the Runs panel asks for the total epochs (a finished run: as many again, at least those done)
+    and the run folder goes on to them."""
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QInputDialog
+
+    from app import autosave
+    from app.main_window import MainWindow
+    from runtime.training.runs import read_metrics
+
+    root = tmp_path / "runs"
+    run = root / "mlp-short"
+    Trainer(load_graph("mlp"), TrainConfig(dataset="blobs", epochs=1, train_size=256, val_size=64),
+            run_dir=run).run()
+    autosave.set_directory(tmp_path / "autosave")
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
+    window = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    runs, train = window.runs_panel, window.train_panel
+    runs.runs_root = train.runs_root = root
+    window.show()
+    runs.refresh()
+    runs.select(run)
+    asked = []
+
+    def choose(parent: object, title: str, label: str, value: int, minimum: int, maximum: int) -> tuple[int, bool]:
+        asked.append((value, minimum))
+        return 2, True
+
+    monkeypatch.setattr(QInputDialog, "getInt", choose)
+    qtbot.mouseClick(runs.buttons["Continue"], Qt.MouseButton.LeftButton)
+    assert asked == [(2, 1)]
+    qtbot.waitUntil(lambda: train.controller.outcome is not None and not train.controller.running, timeout=60_000)
+    assert train.controller.outcome.state == "finished"
+    assert read_metrics(run)["val"]["epoch"] == [1.0, 2.0]

@@ -168,3 +168,68 @@ def test_the_panel_is_built_without_loading_torch() -> None:
     result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60,
                             env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
     assert result.returncode == 0, result.stderr
+
+
+def fill_curves(panel: TrainPanel) -> None:
+    from runtime.training.events import EpochMetrics
+
+    for i in range(1, 31):
+        panel.plots.add_step(StepMetrics(step=i, epoch=1, loss=2.0 / i, accuracy=0.5, lr=1e-3, samples_per_s=900.0,
+                                         elapsed=i / 10, progress=i / 30, eta=1.0))
+    panel.plots.add_epoch(EpochMetrics(1, 30, None, None, 0.8, 0.7, True, 3.0))
+    panel.plots.redraw()
+
+
+def test_save_picture_and_data_buttons_write_the_curves(qtbot, panel: TrainPanel, tmp_path: Path,
+                                                        monkeypatch) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    fill_curves(panel)
+    plots = panel.plots
+    assert plots.save_picture_button.isVisible() and plots.save_data_button.isVisible()
+    assert {plots.save_picture_button.accessibleName(), plots.save_data_button.accessibleName()} == \
+        {"Save curves as picture", "Save curves as data"}
+    asked = []
+
+    def choose(parent: object, title: str, start: str, file_filter: str) -> tuple[str, str]:
+        asked.append((title, Path(start).name, file_filter))
+        return str(tmp_path / ("curves" if "PNG" in file_filter else "table.csv")), file_filter
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", choose)
+    qtbot.mouseClick(plots.save_picture_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(plots.save_data_button, Qt.MouseButton.LeftButton)
+    assert [a[1] for a in asked] == ["curves.png", "curves.csv"]
+    png = tmp_path / "curves.png"  # the extension the user left out is added
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 1000
+    rows = (tmp_path / "table.csv").read_text(encoding="utf-8").splitlines()
+    assert len(rows) == 1 + 30 + 1 and rows[0].startswith("phase,step,epoch,loss")
+    assert "table.csv" in plots.readout.text()
+
+
+def test_a_failed_save_names_the_file_and_loses_nothing(qtbot, panel: TrainPanel, tmp_path: Path,
+                                                        monkeypatch) -> None:
+    import os
+
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    fill_curves(panel)
+    warnings: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text, *a: warnings.append(text))
+    missing = tmp_path / "no-such-folder" / "curves.png"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a: (str(missing), ""))
+    qtbot.mouseClick(panel.plots.save_picture_button, Qt.MouseButton.LeftButton)
+    assert len(warnings) == 1 and str(missing) in warnings[0] and not missing.exists()
+
+    kept = tmp_path / "curves.csv"  # an earlier table, and then the disk fills up while saving over it
+    kept.write_text("an earlier table\n", encoding="utf-8")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a: (str(kept), ""))
+
+    def disk_full(*_: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", disk_full)
+    qtbot.mouseClick(panel.plots.save_data_button, Qt.MouseButton.LeftButton)
+    assert str(kept) in warnings[1] and "No space left on device" in warnings[1]
+    assert kept.read_text(encoding="utf-8") == "an earlier table\n"  # not truncated
+    assert not [p for p in tmp_path.iterdir() if "partial" in p.name]  # nothing half-written left behind
+    assert panel.plots.point_count() == 31  # the curves are still there to save elsewhere

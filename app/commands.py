@@ -1,8 +1,9 @@
 """One undoable command per user action. Each holds names and plain data (never Qt items) and changes the graph
 only through its API, so views learn of every change, redo or undo, from the graph's events.
 
-Removing and disconnecting remember each edge's order number and each node's place, and undo puts them back
-there (graph/snapshot.py), since the order of a concat's inputs is part of the model and of the file.
+Removing and disconnecting remember each edge's and each node's place in the order, and undo puts them back there
+(graph/snapshot.py), since the order of a concat's inputs is part of the model and of the file. Places, not order
+numbers: an undone compound edit restores the whole document and numbers its edges afresh.
 
 A command edits the graph at a scope: () for the top level, ("resblock",) for the inside of block resblock; it
 finds that graph by name each time, since a whole-document undo may have replaced a block's object.
@@ -19,9 +20,10 @@ from graph.fileformat import to_document
 from graph.model import Edge, Graph, Node
 from graph.snapshot import (
     bracket_places,
-    edge_order,
+    disconnect_at,
+    edge_index,
     node_index,
-    reconnect,
+    reconnect_at,
     reinsert_node,
     restore,
     restore_bracket_places,
@@ -63,7 +65,7 @@ class AddNode(GraphCommand):
 
 class RemoveNodes(GraphCommand):
     """Remembers each node with its place in the node order, its bracket places and every edge touching it with
-    its order number, so undo gives back the same file (a concat's inputs in the same order)."""
+    its place in the edge order, so undo gives back the same file (a concat's inputs in the same order)."""
 
     def __init__(self, root: Graph, scope: Scope, names: list[str]) -> None:
         label = f"Remove {names[0]}" if len(names) == 1 else f"Remove {len(names)} nodes"
@@ -77,17 +79,20 @@ class RemoveNodes(GraphCommand):
         chosen = set(self.names)
         self.saved = [(node_index(graph, n.name), copy.deepcopy(n), bracket_places(graph, n.name))
                       for n in graph.nodes if n.name in chosen]
-        self.edges = [(edge_order(graph, e), e) for e in graph.edges if e.src in chosen or e.dst in chosen]
+        self.edges = [(index, e) for index, e in enumerate(graph.edges) if e.src in chosen or e.dst in chosen]
         for _, node, _ in self.saved:
             graph.remove(node.name)
 
     def undo(self) -> None:
         graph = self.graph
-        for index, node, places in self.saved:  # ascending indices: each lands where it was
+        for index, node, _ in self.saved:  # ascending indices: each lands where it was
             reinsert_node(graph, node, index)
-            restore_bracket_places(graph, node.name, places)
-        for order, edge in self.edges:
-            reconnect(graph, edge, order)
+        # bracket places in ascending order too (not in node order: a place past the bracket's end would land last)
+        places = sorted((place, node.name) for _, node, node_places in self.saved for place in node_places)
+        for place, name in places:
+            restore_bracket_places(graph, name, [place])
+        for index, edge in self.edges:  # ascending places: each lands where it was
+            reconnect_at(graph, edge, index)
 
 
 class Connect(GraphCommand):
@@ -101,21 +106,22 @@ class Connect(GraphCommand):
         self.edge = self.graph.connect(self.src, self.dst, self.port, src_port=self.src_port)
 
     def undo(self) -> None:
-        assert self.edge is not None
-        self.graph.disconnect(self.edge)
+        # the new wire is the last one; an identical older wire (A + A) must stay where it is
+        removed = disconnect_at(self.graph, len(self.graph.edges) - 1)
+        assert removed == self.edge
 
 
 class Disconnect(GraphCommand):
     def __init__(self, root: Graph, scope: Scope, edge: Edge) -> None:
         super().__init__(f"Disconnect {edge.src} → {edge.dst}", root, scope)
-        self.edge, self.order = edge, -1
+        self.edge, self.index = edge, -1
 
     def redo(self) -> None:
-        self.order = edge_order(self.graph, self.edge)
-        self.graph.disconnect(self.edge)
+        self.index = edge_index(self.graph, self.edge)
+        disconnect_at(self.graph, self.index)  # that very wire, where two are identical
 
     def undo(self) -> None:
-        reconnect(self.graph, self.edge, self.order)
+        reconnect_at(self.graph, self.edge, self.index)
 
 
 class MoveNodes(GraphCommand):

@@ -164,8 +164,16 @@ class Inspector(QWidget):
         for editor in self.editors.values():
             editor.edited.disconnect(self._param_edited)
             editor.invalid.disconnect(self._invalid)
+        # The edit that asked for this rebuild may come from one of these editors, still inside its own key
+        # handling (a spin box goes on using itself after emitting editingFinished): deleting it now crashed the
+        # editor, so the rows leave the form now and their widgets are deleted once control is back in the loop.
         while self.form.rowCount():
-            self.form.removeRow(0)
+            row = self.form.takeRow(0)
+            for item in (row.labelItem, row.fieldItem):
+                widget = item.widget() if item is not None else None
+                if widget is not None:
+                    widget.hide()
+                    widget.deleteLater()
         self.editors = {}
 
     def _show_analysis(self, name: str, analysis: Analysis | None) -> None:

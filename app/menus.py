@@ -46,7 +46,10 @@ class Menus:
         self.undo = stack.createUndoAction(edit, "Undo")
         self.undo.setShortcut(QKeySequence(Keys.Undo))
         self.redo = stack.createRedoAction(edit, "Redo")
-        self.redo.setShortcuts([QKeySequence(Keys.Redo), QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        # the platform's redo key is often one of the two usual ones: a key listed twice is ambiguous to Qt,
+        # which then does nothing, so each is listed once
+        keys = dict.fromkeys([QKeySequence(Keys.Redo).toString(), "Ctrl+Shift+Z", "Ctrl+Y"])
+        self.redo.setShortcuts([QKeySequence(key) for key in keys])
         for action in (self.undo, self.redo):
             self.window.addAction(action)
         self.edit_menu.insertActions(self.edit_menu.actions()[0] if self.edit_menu.actions() else None,

@@ -109,6 +109,35 @@ def reconnect(graph: Graph, edge: Edge, order: int) -> None:
     graph._changed("edge_added", edge=edge)
 
 
+def edge_index(graph: Graph, edge: Edge) -> int:
+    """An edge's place in the edge order. Unlike its order number, the place survives `restore`, which numbers
+    the edges afresh: an undo step remembers places, since an undone compound edit may restore before it runs."""
+    return graph.edges.index(edge)
+
+
+def reconnect_at(graph: Graph, edge: Edge, index: int) -> None:
+    """Add an edge back at place `index` of the edge order (the edges from that place on move one further)."""
+    data = sorted((d for _, _, d in graph._nx.edges(data=True)), key=lambda d: d["order"])
+    if index >= len(data):
+        reconnect(graph, edge, graph._next_order)
+        return
+    order = data[index]["order"]
+    for later in data[index:]:
+        later["order"] += 1
+    graph._next_order = max(graph._next_order, data[-1]["order"] + 1)  # the next new edge still comes last
+    reconnect(graph, edge, order)
+
+
+def disconnect_at(graph: Graph, index: int) -> Edge:
+    """Remove the edge at place `index` of the edge order: of two identical wires (A + A), exactly the one meant
+    (graph.disconnect removes either)."""
+    src, dst, key, data = sorted(graph._nx.edges(keys=True, data=True), key=lambda e: e[3]["order"])[index]
+    graph._nx.remove_edge(src, dst, key)
+    edge = Edge(src, dst, data["port"], data["src_port"])
+    graph._changed("edge_removed", edge=edge)
+    return edge
+
+
 def node_index(graph: Graph, name: str) -> int:
     return list(graph._nodes).index(name)
 

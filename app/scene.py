@@ -24,6 +24,7 @@ BRACKET_GAP = 22.0  # from the leftmost box of a bracket to the bracket's line
 
 
 MOVED_BEFORE_REINDEX = 256
+REROUTE_ONE_BY_ONE = 64  # more boxes changed than this: re-route every arrow once rather than near each box
 STRIP_HALF_WIDTH = 1e7  # wider than any graph: a horizontal strip of the scene
 
 
@@ -48,6 +49,7 @@ class GraphScene(QGraphicsScene):
         self._press_positions: dict[str, QPointF] = {}
         self._box_index: dict[int, tuple[list[float], list[NodeItem]]] | None = None
         self._moved: set[NodeItem] = set()
+        self._shown: dict[str, Any] = {}  # node name → the NodeInfo its box shows
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         self.setBackgroundBrush(QBrush(QColor(theme.background)))
 
@@ -61,25 +63,35 @@ class GraphScene(QGraphicsScene):
         self._unsubscribe = graph.events.subscribe(self._on_event)
 
     def set_analysis(self, analysis: Analysis) -> None:
-        """Shapes, trainable shading and problem marks (red outline for errors, orange for warnings + tooltip)."""
+        """Shapes, trainable shading and problem marks (red outline for errors, orange for warnings + tooltip).
+        Only the boxes whose inferred facts changed are redrawn, and only the arrows near a box that changed
+        size re-routed: an edit in a 5,000-node graph touches a handful of boxes, not all of them."""
         self.analysis = analysis
         if self.graph is None:
             return
         by_node: dict[str, list] = {}
-        for problem in analysis.problems:
+        for problem in analysis.problems if self.show_problems else []:
             if problem.node is not None:
                 by_node.setdefault(problem.node, []).append(problem)
+        changed = [name for name in self._nodes if not _same(self._shown.get(name, _UNSEEN), self._info(name))]
+        many = len(changed) > REROUTE_ONE_BY_ONE
+        for name in changed:
+            self._refresh_node(name, edges=not many)
+        if many:
+            self._update_edges()
         for name, item in self._nodes.items():
-            self._refresh_node(name, edges=False)
-            problems = by_node.get(name, [])
-            if not self.show_problems:
-                problems = []
-            item.severity = ("error" if any(p.is_error for p in problems) else "warning") if problems else None
-            lines = [str(p) for p in problems] + ([f"training: {item.health[1]}"] if item.health else [])
-            item.setToolTip("\n".join(lines))
-            item.update()
-        self._update_edges()
+            self._mark(item, by_node.get(name, []))
         self._update_brackets()
+
+    def _mark(self, item: NodeItem, problems: list) -> None:
+        severity = ("error" if any(p.is_error for p in problems) else "warning") if problems else None
+        lines = [str(p) for p in problems] + ([f"training: {item.health[1]}"] if item.health else [])
+        tooltip = "\n".join(lines)
+        if tooltip != item.toolTip():
+            item.setToolTip(tooltip)
+        if severity != item.severity:
+            item.severity = severity
+            item.update()
 
     def set_health(self, report: dict[str, Any] | None) -> None:
         """Training health per box (node name → NodeHealth, from the engine's Health events); None clears it."""
@@ -182,7 +194,7 @@ class GraphScene(QGraphicsScene):
         self._cancel_wire()
         # forget the items before deleting them: clear() announces the lost selection to listeners, which must
         # not reach an item already deleted
-        self._nodes, self._edges, self._brackets = {}, {}, []
+        self._nodes, self._edges, self._brackets, self._shown = {}, {}, [], {}
         self.clear()
         self._box_index = None
         assert self.graph is not None
@@ -233,11 +245,17 @@ class GraphScene(QGraphicsScene):
         """Recompute a node's texts; `edges=False` when the caller redraws every edge once afterwards."""
         assert self.graph is not None
         item = self._nodes[name]
+        before, box = item.sceneBoundingRect(), item.scene_box()
+        self._shown[name] = self._info(name)
         item.refresh(self.graph, self.graph.node(name), self._info(name))
-        self._box_index = None  # a box may have grown (a block) or lost its frame
-        if edges:
-            for edge in item.edges:
-                edge.update_path()
+        if item.scene_box() != box:  # a box grew (it became a block) or shrank: the index holds the old one
+            self._box_index = None
+        if not edges:
+            return
+        for edge in item.edges:
+            edge.update_path()
+        if item.sceneBoundingRect() != before:  # arrows going around it keep clear of its new texts
+            self._update_edges_near(item, before)
 
     def _update_edges(self) -> None:
         for item in self.edge_items():
@@ -245,11 +263,15 @@ class GraphScene(QGraphicsScene):
 
     def _update_edges_near(self, item: NodeItem, before: QRectF | None = None) -> None:
         """Side paths go around the boxes between their ends: redraw those that went around `item` or now cross
-        it. Only edges spanning the heights the box left or entered can be concerned: the scene's index finds
-        them in the horizontal strips of its old and new places (a drag in a 5,000-node graph stays cheap)."""
-        strips = [item.sceneBoundingRect()] + ([before] if before is not None else [])
+        it (see _update_edges_in)."""
+        self._update_edges_in([item.sceneBoundingRect()] + ([before] if before is not None else []))
+
+    def _update_edges_in(self, rects: list[QRectF]) -> None:
+        """Redraw the edges that may go around boxes in `rects`. Only edges spanning those heights can: the
+        scene's index finds them in the horizontal strips of the rects (a drag in a 5,000-node graph stays
+        cheap)."""
         concerned: set[EdgeItem] = set()
-        for rect in strips:  # (not sceneRect(): on a big scene with moved items it is recomputed, at length)
+        for rect in rects:  # (not sceneRect(): on a big scene with moved items it is recomputed, at length)
             strip = QRectF(-STRIP_HALF_WIDTH, rect.top(), 2 * STRIP_HALF_WIDTH, rect.height())
             concerned.update(e for e in self.items(strip) if isinstance(e, EdgeItem))
         for edge in concerned:
@@ -285,13 +307,15 @@ class GraphScene(QGraphicsScene):
 
     def _on_node_removed(self, name: str) -> None:
         item = self._nodes.pop(name, None)
+        self._shown.pop(name, None)
         if item is None:
             return
         for edge in list(item.edges):  # normally gone already: the graph removes edges first
             self._remove_edge(edge.edge)
+        where = item.sceneBoundingRect()
         self.removeItem(item)
         self._box_index = None
-        self._update_edges()
+        self._update_edges_in([where])  # arrows that went around it take the short way now
         self._update_brackets()
 
     def _on_edge_added(self, edge: Edge) -> None:
@@ -313,6 +337,7 @@ class GraphScene(QGraphicsScene):
     def _on_node_renamed(self, old: str, new: str) -> None:
         item = self._nodes.pop(old)
         self._nodes[new] = item
+        self._shown.pop(old, None)
         for edge_item in item.edges:
             old_edge = edge_item.edge
             edge_item.edge = Edge(*(new if part == old else part for part in (old_edge.src, old_edge.dst)),
@@ -417,3 +442,11 @@ class GraphScene(QGraphicsScene):
         if self._wire is not None:
             self._wire.cancel()
             self._wire = None
+
+
+_UNSEEN = object()  # a box not yet drawn with any analysis
+
+
+def _same(shown: Any, info: Any) -> bool:
+    """Whether a box already shows `info` (the analysis keeps unchanged nodes' NodeInfo objects; else compare)."""
+    return shown is info or (shown is not _UNSEEN and shown == info)

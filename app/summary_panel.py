@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -76,6 +76,7 @@ class SummaryPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.summary = Summary()
+        self._pending: tuple[Graph, Analysis] | None = None  # what to summarise when the panel is next shown
         self.gpu: tuple[str, int] | None = None
         self.model = SummaryModel(self.font())
         self.table = QTableView(self)
@@ -127,6 +128,21 @@ class SummaryPanel(QWidget):
         layout.addWidget(self.gpu_label)
 
     def set_analysis(self, graph: Graph, analysis: Analysis) -> None:
+        """Summarise the graph now if the panel is seen, else when it is next shown: behind the Problems tab it
+        would cost every edit of a big graph a summary nobody reads."""
+        self._pending = (graph, analysis)
+        if self.isVisible():
+            self._summarize()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._summarize()
+
+    def _summarize(self) -> None:
+        if self._pending is None:
+            return
+        graph, analysis = self._pending
+        self._pending = None
         self.summary = summarize(graph, analysis)
         batch = graph.training.get("batch_size")
         optimizer = graph.training.get("optimizer")

@@ -9,8 +9,9 @@
   no shape: the cached analysis is reused) and the scene's update; reference: re-validating the whole graph from
   scratch, what a tool without incremental validation would pay. Budget 16 ms.
 - edit in the window: one parameter edit (the classifier's width) in the main window holding a 5,000-node graph:
-  the undoable edit, re-validation, the canvas, problems, summary and inspector brought up to date and painted;
-  reference: re-validating the whole graph from scratch. Budget 100 ms (an edit answers without a visible lag).
+  the undoable edit, re-validation, lint, the canvas, problems and inspector brought up to date and the view
+  (framed on the edited box, as one sees it while editing) painted; reference: re-validating the whole graph from
+  scratch. Budget 200 ms (an edit answers without a visible lag).
 - first window: `python main.py screenshot lenet` from a cold interpreter to the saved picture of the window;
   reference: a bare Python interpreter starting and exiting.
 """
@@ -35,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VIEW_SIZE = (1400, 860)
 FRAME_BUDGET_MS = 16.0
 OPEN_BUDGET_MS = 1000.0
-EDIT_BUDGET_MS = 100.0
+EDIT_BUDGET_MS = 200.0
 BIG = 5000
 
 
@@ -174,6 +175,8 @@ def _window_edit(graph: Graph) -> Row:
         QApplication.processEvents()
         classifier = next(n for n in window.document.graph.structure
                           if window.document.graph.node(n).type == "fully-conn")
+        window.view.frame(window.scene.node_item(classifier).sceneBoundingRect())  # close up, as one edits
+        QApplication.processEvents()
         widths = iter(range(11, 10_000))  # 10 is the width it has: an edit to it would be no edit
 
         def edit() -> None:

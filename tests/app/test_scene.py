@@ -66,6 +66,28 @@ def test_a_skip_connection_takes_a_side_path(qtbot) -> None:
     assert side[0].path().boundingRect().right() > column_right
 
 
+def test_an_edit_redraws_the_boxes_it_changes_and_the_side_paths_around_them(qtbot) -> None:
+    from graph.library import library_blocks
+
+    graph = library_blocks()["resblock"].copy()
+    scene = _scene(qtbot, graph)
+    side = next(item for item in scene.edge_items() if item.side)
+    inner = [item for item in _boxes(scene) if item.label == "conv-2d"]
+    untouched = {item.name: item.output_shape for item in _boxes(scene)}
+    before = side.path().boundingRect().right()
+    refreshed: list[str] = []
+    for item in _boxes(scene):
+        original = item.refresh
+        item.refresh = lambda *args, _item=item, _original=original: (refreshed.append(_item.name),
+                                                                     _original(*args))
+    graph.set_param(inner[0].name, "dilation", 123_456_789)  # wider parameters beside a box the skip goes around
+    scene.set_analysis(graph.analyze())
+    assert refreshed[0] == inner[0].name and "123456789" in inner[0].params
+    assert inner[0].sceneBoundingRect().right() > before  # its text now reaches past where the skip went
+    assert len(set(refreshed)) < len(untouched)  # the boxes whose shapes did not change were left alone
+    assert side.path().boundingRect().right() > inner[0].sceneBoundingRect().right()  # it went round the text
+
+
 def test_the_scene_follows_graph_edits(qtbot) -> None:
     graph = load_graph("lenet")
     scene = _scene(qtbot, graph)

@@ -64,3 +64,15 @@ def test_gpu_comparison_and_largest_batch(qtbot) -> None:
     panel.batch.setValue(expected)
     assert "fits on Test GPU" in panel.gpu_label.text()
     assert all(w.accessibleName() for w in (panel.table, panel.batch, panel.optimizer, panel.memory))
+
+
+def test_a_hidden_panel_summarises_when_it_is_shown(qtbot) -> None:
+    panel, g = make(qtbot)
+    panel.hide()
+    bigger = load_graph("alexnet")
+    panel.set_analysis(bigger, bigger.analyze())
+    assert panel.model.rowCount() == len(g) + 1  # still lenet's table: nobody looks at it
+    panel.show()
+    qtbot.waitExposed(panel)
+    assert panel.model.rowCount() == len(bigger) + 1
+    assert f"{bigger.analyze().parameters:,} parameters" in panel.totals.text()

@@ -22,6 +22,9 @@ from graph.registry import canonical_type
 
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 NODE_FIELDS = ("name", "repeat", "label", "position")
+# Besides Python's keywords: an input's name is a parameter of the compiled forward, which cannot be `self` or
+# `__debug__`, nor `getattr`, which the generated code calls to reach the copies of a repeat (`relu1.0`).
+RESERVED_NAMES = frozenset({"self", "__debug__", "getattr"})
 
 
 class GraphError(ValueError):
@@ -230,7 +233,7 @@ class Graph:
         if not isinstance(name, str) or not NAME_PATTERN.match(name):
             raise GraphError(f"'{name}' is not a valid node name: use letters, digits and _ (not first), "
                              "at most 64 characters")
-        if keyword.iskeyword(name) or name == "self":
+        if keyword.iskeyword(name) or name in RESERVED_NAMES:
             raise GraphError(f"'{name}' is reserved by Python: node names become names in the compiled model's "
                              "code, choose another")
         if name in self._nodes:

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stderr
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -266,11 +267,30 @@ def _write(capture: _Capture, graph: Graph, path: Path, opset: int | None) -> No
     """Translate the captured program. Naming the dynamic axes here gives them our names in the file
     (`batch`, `seq`) rather than torch's symbols (`s29`)."""
     try:
-        torch.onnx.export(capture.program, args=(), f=str(path), dynamo=True, external_data=False,
-                          dynamic_shapes=capture.axes, input_names=input_names(graph),
-                          output_names=output_names(graph), opset_version=opset, verbose=False)
+        program = torch.onnx.export(capture.program, args=(), dynamo=True, dynamic_shapes=capture.axes,
+                                    input_names=input_names(graph), output_names=output_names(graph),
+                                    opset_version=opset, verbose=False)
+        _rename_inner_values(program.model)
+        program.save(str(path), external_data=False)
     except Exception as error:
         raise exporter_error(graph, error, capture.program.module(), capture.program) from None
+
+
+def _rename_inner_values(model: Any) -> None:
+    """torch.onnx gives the graph's inputs and outputs our names without renaming an inner value that already
+    has one (an output node named `relu` beside a relu layer's value `relu`): the file would define the name
+    twice and fail onnx's checker. Rename such inner values (`relu_1`) instead."""
+    boundary = [*model.graph.inputs, *model.graph.outputs]
+    ours = {value.name for value in boundary}
+    inner = [value for node in model.graph for value in node.outputs if not any(value is b for b in boundary)]
+    taken = ours | {value.name for value in inner} | set(model.graph.initializers)
+    for value in inner:
+        if value.name in ours:
+            index = 1
+            while f"{value.name}_{index}" in taken:
+                index += 1
+            value.name = f"{value.name}_{index}"
+            taken.add(value.name)
 
 
 # --- verifying -----------------------------------------------------------------------------------------------

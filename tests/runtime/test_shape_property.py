@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from graph import Graph, TensorType, dumps, layer_spec
 from graph.values import resolve_values
 from runtime import count_parameters, make_module
+from tests.runtime.random_graphs import params_for
 
 torch.set_num_threads(1)  # tiny tensors: threads cost more than they save
 
@@ -61,103 +62,6 @@ STRICTER: dict[str, frozenset[str]] = {
 
 
 # --- random graphs ---------------------------------------------------------------------------------------------
-
-def _sizes(arity: int, low: int, high: int) -> st.SearchStrategy[Any]:
-    one = st.integers(low, high)
-    return one if arity == 1 else st.one_of(one, st.lists(one, min_size=arity, max_size=arity))
-
-
-def _divisor_or_any(n: int | None, high: int) -> st.SearchStrategy[int]:
-    divisors = [d for d in range(1, high + 1) if n and n % d == 0] or [1]
-    return st.one_of(st.sampled_from(divisors), st.integers(1, high))
-
-
-def _dim(t: TensorType | None) -> st.SearchStrategy[int]:
-    rank = t.rank if t else 2
-    return st.integers(-rank - 1, rank)
-
-
-def _reshape_target(t: TensorType | None) -> st.SearchStrategy[list[int]]:
-    wild = st.lists(st.integers(-1, 6), min_size=1, max_size=4)
-    if t is None:
-        return wild
-    total = 1
-    for d in t.shape:
-        total *= d
-    splits = [[d, total // d] for d in range(1, total + 1) if total % d == 0] + [[total], [-1]]
-    fitting = st.sampled_from(splits).flatmap(
-        lambda s: st.sampled_from([s, [-1, *s[1:]], [*s, 1], [1, *s, 1]]))
-    return st.one_of(fitting, wild)
-
-
-def _conv(n: int, transposed: bool, t: TensorType | None) -> st.SearchStrategy[dict[str, Any]]:
-    padding = _sizes(n, 0, 2) if transposed else st.one_of(_sizes(n, 0, 2), st.sampled_from(["same", "valid"]))
-    fields = {
-        "out_channels": st.integers(1, 6), "kernel_size": _sizes(n, 1, 4), "stride": _sizes(n, 1, 3),
-        "padding": padding, "dilation": _sizes(n, 1, 2), "bias": st.booleans(),
-        "groups": _divisor_or_any(t.shape[0] if t and t.rank else None, 3),
-    }
-    if transposed:
-        fields["output_padding"] = _sizes(n, 0, 2)
-    return st.fixed_dictionaries(fields)
-
-
-def _pool(n: int, kind: str) -> st.SearchStrategy[dict[str, Any]]:
-    fields = {"kernel_size": _sizes(n, 1, 4), "stride": st.one_of(st.none(), _sizes(n, 1, 3)),
-              "padding": _sizes(n, 0, 2), "ceil_mode": st.booleans()}
-    if kind == "max":
-        fields["dilation"] = _sizes(n, 1, 2)
-    return st.fixed_dictionaries(fields)
-
-
-def _upsample(t: TensorType | None) -> st.SearchStrategy[dict[str, Any]]:
-    modes = {2: "linear", 3: "bilinear"}
-    natural = modes.get(t.rank, "nearest") if t else "nearest"
-    return st.fixed_dictionaries({
-        "scale_factor": st.sampled_from([2.0, 0.5, 1.5, 1.0, 3.0]),
-        "size": st.one_of(st.none(), _sizes(2, 1, 6)),
-        "mode": st.sampled_from(["nearest", natural, "linear", "bilinear"]),
-    })
-
-
-def params_for(type_: str, t: TensorType | None) -> st.SearchStrategy[dict[str, Any]]:
-    """Meta-parameters around the sizes of the incoming type: valid often, wrong sometimes."""
-    last = t.shape[-1] if t and t.rank else None
-    fixed = st.fixed_dictionaries
-    table: dict[str, Any] = {
-        "fully-conn": lambda: fixed({"out_features": st.integers(1, 6), "bias": st.booleans()}),
-        "conv-1d": lambda: _conv(1, False, t), "conv-2d": lambda: _conv(2, False, t),
-        "transp-conv-1d": lambda: _conv(1, True, t), "transp-conv-2d": lambda: _conv(2, True, t),
-        "leaky-relu": lambda: fixed({"negative_slope": st.sampled_from([0.01, 0.2])}),
-        "gelu": lambda: fixed({"approximate": st.sampled_from(["none", "tanh"])}),
-        "softmax": lambda: fixed({"dim": _dim(t)}),
-        "maxpool-1d": lambda: _pool(1, "max"), "maxpool": lambda: _pool(2, "max"),
-        "avgpool-1d": lambda: _pool(1, "avg"), "avgpool": lambda: _pool(2, "avg"),
-        "adaptive-avgpool": lambda: fixed({"output_size": _sizes(2, 1, 4)}),
-        "adaptive-avgpool-1d": lambda: fixed({"output_size": st.integers(1, 4)}),
-        "dropout": lambda: fixed({"p": st.sampled_from([0.0, 0.5])}),
-        "batchnorm": lambda: fixed({"affine": st.booleans()}),
-        "layernorm": lambda: fixed({"elementwise_affine": st.booleans(), "bias": st.booleans()}),
-        "embed": lambda: fixed({"num_embeddings": st.integers(1, 8), "embedding_dim": st.integers(1, 8)}),
-        "pos-enc": lambda: fixed({"kind": st.sampled_from(["sinusoidal", "learned"]), "max_len": st.integers(1, 8)}),
-        "mha": lambda: fixed({"num_heads": _divisor_or_any(last, 4), "causal": st.booleans(),
-                              "bias": st.booleans()}),
-        "lstm": lambda: _recurrent(), "gru": lambda: _recurrent(),
-        "reshape": lambda: fixed({"shape": _reshape_target(t)}),
-        "flatten": lambda: fixed({"start_dim": _dim(t), "end_dim": _dim(t)}),
-        "concat": lambda: fixed({"dim": _dim(t)}),
-        "readout": lambda: fixed({"index": st.integers(-3, 3)}),
-        "upsample": lambda: _upsample(t),
-    }
-    return table[type_]() if type_ in table else st.just({})
-
-
-def _recurrent() -> st.SearchStrategy[dict[str, Any]]:
-    return st.fixed_dictionaries({
-        "hidden_size": st.integers(1, 4), "num_layers": st.integers(1, 2), "bidirectional": st.booleans(),
-        "bias": st.booleans(), "dropout": st.sampled_from([0.0, 0.2]),
-    })
-
 
 def _output_type(g: Graph, name: str) -> TensorType | None:
     info = g.analyze().nodes.get(name)

@@ -40,6 +40,7 @@ from runtime.export_errors import (
     onnx_node_module,
 )
 from runtime.inputs import example_inputs, token_inputs
+from runtime.onnx_registry import reuse_onnx_registry
 from runtime.weights import WeightsError, load_weights
 
 SMALLEST_DYNAMIC = 2  # torch.export specialises dimensions of size 0 and 1
@@ -266,6 +267,7 @@ def _fixed_length_note(graph: Graph, module: fx.GraphModule, name: str, reason: 
 def _write(capture: _Capture, graph: Graph, path: Path, opset: int | None) -> None:
     """Translate the captured program. Naming the dynamic axes here gives them our names in the file
     (`batch`, `seq`) rather than torch's symbols (`s29`)."""
+    reuse_onnx_registry()
     try:
         program = torch.onnx.export(capture.program, args=(), dynamo=True, dynamic_shapes=capture.axes,
                                     input_names=input_names(graph), output_names=output_names(graph),

@@ -215,3 +215,16 @@ def test_example_inputs_are_deterministic_and_in_vocabulary() -> None:
     assert first["X"].shape == (64, 8) and int(first["X"].min()) >= 0 and int(first["X"].max()) < 20
     assert example_inputs(graph, length=3)["X"].shape == (2, 3)
     assert example_inputs(load_graph("lenet"), batch=4)["X"].shape == (4, 1, 28, 28)
+
+
+def test_exports_share_one_registry_of_onnx_translations() -> None:
+    from torch.onnx._internal.exporter import _registration
+
+    from runtime.onnx_registry import reuse_onnx_registry
+
+    reuse_onnx_registry()
+    reuse_onnx_registry()  # twice: still one layer of caching
+    first = _registration.ONNXRegistry.from_torchlib(opset_version=18)
+    assert _registration.ONNXRegistry.from_torchlib(opset_version=18) is first
+    assert _registration.ONNXRegistry.from_torchlib(opset_version=20) is not first
+    assert first.functions  # a real registry, filled from torchlib

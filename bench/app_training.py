@@ -21,6 +21,7 @@ MIN_RATIO = 0.9
 LATENCY_BUDGET_MS = 50.0
 TICK_MS = 10
 REPEATS = 2
+AFTER_THE_RUN_MS = 1000
 
 
 def run() -> list[Row]:
@@ -79,7 +80,8 @@ def _from_the_app(runs: Path) -> tuple[float, list[float]]:
     timer.timeout.connect(tick)
     timer.start(TICK_MS)
     loop = QEventLoop()
-    panel.run_finished.connect(lambda _outcome: loop.quit())
+    # the editor is still in use when a run ends: keep watching it a moment (a wait for the ending child froze it)
+    panel.run_finished.connect(lambda _outcome: QTimer.singleShot(AFTER_THE_RUN_MS, loop.quit))
     panel.train()
     loop.exec()  # the application's own event loop, as a person's session runs it
     timer.stop()

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from runtime.training.process import TrainingProcess
 
 POLL_MS = 100
+REAP_MS = 200  # how often an ended child is checked for having exited
 MAX_EVENTS_PER_TICK = 3000  # the rest waits for the next tick: the UI never freezes behind a flood of events
 
 
@@ -94,8 +95,16 @@ class TrainingController(QObject):
         if self._process.outcome is not None and not self._backlog:
             self._timer.stop()
             self._over = True
-            self._process.join(2.0)
             self.finished.emit(self._process.outcome)
+            self._reap(self._process)
+
+    def _reap(self, process: Any) -> None:
+        """Collect the ended child without waiting for it: after its last event it still takes half a second to
+        exit (torch's teardown), which a join here would freeze the editor for."""
+        if process.exited:
+            process.join(0)
+        else:
+            QTimer.singleShot(REAP_MS, lambda: self._reap(process))
 
     def _emit(self, event: Any) -> None:
         from runtime.training import events as ev

@@ -57,6 +57,10 @@ class TrainingProcess:
         return None if self._process is None else self._process.pid
 
     @property
+    def exited(self) -> bool:
+        return self._process is None or not self._process.is_alive()
+
+    @property
     def running(self) -> bool:
         return self._process is not None and self._process.is_alive() and self.outcome is None
 

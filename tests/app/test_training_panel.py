@@ -107,6 +107,7 @@ class FakeProcess:
 
     def __init__(self, events: list[object]) -> None:
         self.events, self.outcome = events, None
+        self.exited, self.joins = True, []
 
     def poll(self) -> list[object]:
         from runtime.training.events import Finished
@@ -116,7 +117,8 @@ class FakeProcess:
         return waiting
 
     def join(self, timeout: float | None = None) -> None:
-        pass
+        assert self.exited and timeout == 0, "the editor must never wait for the child"
+        self.joins.append(timeout)
 
 
 def test_controller_drains_a_flood_a_slice_per_tick(qtbot) -> None:
@@ -137,6 +139,22 @@ def test_controller_drains_a_flood_a_slice_per_tick(qtbot) -> None:
     controller.drain()  # a late tick after the end emits nothing more
     assert len(steps) == 2 * MAX_EVENTS_PER_TICK + 10 and states == ["finished"]
     assert outcomes == [Finished("finished")]
+
+
+def test_the_end_of_a_run_is_shown_at_once_and_the_child_reaped_when_it_has_exited(qtbot) -> None:
+    from app.training.controller import TrainingController
+    from runtime.training.events import Finished
+
+    controller = TrainingController()
+    child = FakeProcess([Finished("finished")])
+    child.exited = False  # still tearing torch down after its last event
+    controller._process = child
+    outcomes: list[object] = []
+    controller.finished.connect(outcomes.append)
+    controller.drain()
+    assert outcomes == [Finished("finished")] and child.joins == []
+    child.exited = True
+    qtbot.waitUntil(lambda: child.joins == [0], timeout=2000)
 
 
 def step_event(i: int) -> StepMetrics:

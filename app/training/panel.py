@@ -315,6 +315,7 @@ class TrainPanel(QWidget):
         self.run_dir = event.run_dir
         self.plots.export_folder = Path(event.run_dir)  # the curves' pictures and tables go with the run's files
         self._epochs = event.epochs
+        self.plots.set_run_length(event.epochs * event.steps_per_epoch)
         self._message(f"Training on {event.device} · {event.parameters:,} parameters · {event.dataset}")
         self.run_started.emit(event.run_dir)
 

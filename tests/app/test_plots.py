@@ -87,3 +87,27 @@ def test_overlays_and_export(qtbot, tmp_path: Path) -> None:
         rows = list(csv.DictReader(stream))
     assert len(rows) == 51 and rows[0]["phase"] == "train" and rows[-1]["phase"] == "val"
     assert rows[-1]["loss"] == "0.9" and rows[0]["accuracy"] == "0.5"
+
+
+def test_a_run_spans_the_step_axis_and_value_ranges_only_grow(qtbot) -> None:
+    plots = make(qtbot)
+    plots.set_run_length(1000)
+    for i in range(1, 21):
+        plots.add_step(step(10 * i, loss=2.0 - 0.05 * i))
+    plots.redraw()
+    left, right = plots.speed_plot.viewRange()[0]  # linked to the loss plot's step axis
+    assert left <= 0 and 1000 <= right < 1100
+    bottom, top = plots.loss_plot.viewRange()[1]
+    assert bottom < 1.0 and top > 1.95  # every loss in view
+    plots.add_step(step(210, loss=1.5))  # inside the range: the axes stay as they are
+    plots.redraw()
+    assert plots.loss_plot.viewRange()[1] == [bottom, top]
+    plots.add_step(step(220, loss=0.2))  # below it: the range grows to show it
+    plots.redraw()
+    assert plots.loss_plot.viewRange()[1][0] < 0.2
+    box = plots.loss_plot.getViewBox()
+    box.setYRange(1.4, 1.6, padding=0)
+    box.sigRangeChangedManually.emit(box.state["mouseEnabled"])  # as the mouse wheel does
+    plots.add_step(step(230, loss=0.05))
+    plots.redraw()
+    assert plots.loss_plot.viewRange()[1] == [1.4, 1.6]  # the user's view is left alone

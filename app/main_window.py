@@ -4,7 +4,6 @@ document calls (undoable commands), and the graph's events bring every view up t
 
 from __future__ import annotations
 
-import gc
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
@@ -14,6 +13,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QVBoxLayout
 from app.breadcrumb import Breadcrumb
 from app.document import Document
 from app.inspector import Inspector
+from app.memory import settle_memory
 from app.menus import build_menus
 from app.palette import Palette
 from app.problems_panel import ProblemsPanel
@@ -192,7 +192,7 @@ class MainWindow(QMainWindow):
         self.scene.set_health(None)
         self.refresh_scope()
         self.refresh_title()
-        _settle_memory()
+        settle_memory()
         QTimer.singleShot(0, self.view.frame)
 
     def refresh_scope(self, *_: object) -> None:
@@ -341,12 +341,3 @@ class MainWindow(QMainWindow):
                 self.open_file(url.toLocalFile())
                 event.acceptProposedAction()
                 return
-
-
-def _settle_memory() -> None:
-    """Set the objects of the opened document aside from the cyclic garbage collector: each full collection
-    otherwise walks every box, edge and inferred shape again (about 45 ms per edit of a 5,000-node graph).
-    Unfrozen and collected first, so the previous document's cycles are freed and nothing stays pinned."""
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()

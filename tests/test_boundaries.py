@@ -52,3 +52,26 @@ def test_cli_commands_do_not_import_torch_or_qt() -> None:
         "assert 'torch' not in sys.modules and 'PySide6' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True)
+
+
+def test_the_editor_reads_training_events_without_importing_torch() -> None:
+    """The app's process unpickles every event a run sends; importing torch there (1-2 s of CPU) would be taken
+    from the training beside it."""
+    code = (
+        "import pickle, sys\n"
+        "from runtime.training.events import EpochMetrics, Failed, Finished, Health, NodeHealth, Started, Status, "
+        "StepMetrics\n"
+        "events = [Started('r', 'cpu', 'd', 'classification', 1, 1, 1, 0), Status('running'), "
+        "StepMetrics(1, 1, 1.0, None, 1e-3, 1.0, 0.0, 0.1, None), EpochMetrics(1, 1, 1.0, None, 1.0, None, True, 0.0), "
+        "Health(1, {'fc1': NodeHealth(0.1, None, False)}), Failed('nan', 'm'), Finished('finished')]\n"
+        "blob = pickle.dumps(events)\n"
+        "import runtime.training, app.training.panel\n"
+        "assert pickle.loads(blob) == events\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, env=_offscreen())
+
+
+def _offscreen() -> dict[str, str]:
+    import os
+
+    return {**os.environ, "QT_QPA_PLATFORM": "offscreen"}

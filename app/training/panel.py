@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,13 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
+from app.memory import settle_memory
 from app.training.controller import TrainingController
 from app.training.plots import LivePlots
 from app.training.preview_view import ERROR_STYLE, DataPreview
@@ -31,6 +34,7 @@ from app.training.tasks import run_task
 CHOOSE_FILE, CHOOSE_FOLDER = "Choose file…", "Choose folder…"
 FILE_FILTER = "Data files (*.csv *.npz *.npy *.txt);;All files (*)"
 PREVIEW_COUNT = 16
+RATE_EVERY_S = 0.5
 MAX_EPOCHS = 100_000
 
 
@@ -71,10 +75,13 @@ class TrainPanel(QWidget):
         self.stop_button = _button("Stop", "Stop after the current step (last.pt is saved)")
         self.progress = QProgressBar()
         self.progress.setAccessibleName("Training progress")
-        self.progress.setRange(0, 1000)
+        self.progress.setRange(0, 100)  # whole percents: a finer bar repaints at every report for nothing seen
         self.progress.setFormat("%p%")
         self.progress.setMaximumHeight(16)
         self.rate = QLabel(" ")  # beside the bar, not on it: the bar's text is cut in a narrow panel
+        # its text changes length as it counts: ignoring its width hint keeps a change from re-laying the panel out
+        self.rate.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._rate_shown = 0.0  # when the rate was last written (monotonic seconds)
         self.rate.setAccessibleName("Training rate and time left")
         self.status_line = QLabel("Ready.")
         self.status_line.setAccessibleName("Training status")
@@ -236,6 +243,7 @@ class TrainPanel(QWidget):
             self._message(str(error), error=True)
             return False
         self.plots.reset()
+        settle_memory()  # now, while the user has just clicked: not in the middle of the run
         self.progress.setValue(0)
         self.rate.setText("starting…")
         self.controller.start(self.graph, config, self.runs_root)
@@ -328,8 +336,11 @@ class TrainPanel(QWidget):
 
     def _step(self, metrics: Any) -> None:
         self.plots.add_step(metrics)
-        self.progress.setValue(round(metrics.progress * 1000))
-        self.rate.setText(progress_text(metrics, self._epochs))
+        self.progress.setValue(round(metrics.progress * 100))
+        now = time.monotonic()
+        if now - self._rate_shown >= RATE_EVERY_S:  # a rate rewritten 13 times a second cannot be read anyway
+            self._rate_shown = now
+            self.rate.setText(progress_text(metrics, self._epochs))
 
     def _failed(self, kind: str, message: str) -> None:
         self._message(f"Training failed ({kind}): {message}", error=True)

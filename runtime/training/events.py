@@ -56,7 +56,16 @@ class Health:
     """Per box of the graph (node name): gradient norm, dead relu fraction, NaN/Inf (see health.py)."""
 
     step: int
-    nodes: dict[str, Any]  # node name → runtime.training.health.NodeHealth
+    nodes: dict[str, Any]  # node name → NodeHealth
+
+
+@dataclass(frozen=True)
+class NodeHealth:
+    """One box's figures (here, not in health.py: the editor unpickles them without importing torch)."""
+
+    grad_norm: float | None  # None for a box without trainable parameters
+    dead_fraction: float | None  # relu boxes: the fraction of outputs at zero in the measured batch
+    nonfinite: bool  # NaN or Inf in the box's output
 
 
 @dataclass(frozen=True)

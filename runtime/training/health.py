@@ -9,22 +9,14 @@ counts as one box: its figures cover everything inside it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
 from graph import Graph
 from runtime.compile import module_name
+from runtime.training.events import NodeHealth
 
 DEAD_TYPES = ("relu",)
-
-
-@dataclass(frozen=True)
-class NodeHealth:
-    grad_norm: float | None  # None for a box without trainable parameters
-    dead_fraction: float | None  # relu boxes: the fraction of outputs at zero in the measured batch
-    nonfinite: bool  # NaN or Inf in the box's output
 
 
 class HealthMonitor:

@@ -8,6 +8,9 @@ Codes (listed in graph.problems.CODES with the validation codes):
   composition is one linear layer, so the first adds parameters and computation but no expressive power.
 - dropout-before-output: a dropout feeding an output: it only adds noise to the predictions during training
   and does nothing at inference.
+- output-padding-not-exportable: a transposed convolution whose output_padding is not below its stride: torch
+  accepts it when it is below the dilation, but ONNX's ConvTranspose does not, so the graph trains and cannot be
+  exported.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ BIAS_BEFORE_BATCHNORM = "bias-before-batchnorm"
 SOFTMAX_BEFORE_CROSS_ENTROPY = "softmax-before-cross-entropy"
 LINEAR_AFTER_LINEAR = "linear-after-linear"
 DROPOUT_BEFORE_OUTPUT = "dropout-before-output"
+OUTPUT_PADDING = "output-padding-not-exportable"
 
 LINEAR_TYPES = ("fully-conn", "conv-1d", "conv-2d", "transp-conv-1d", "transp-conv-2d")
 DROPOUT_TYPES = ("dropout", "dropout-2d")
@@ -59,12 +63,27 @@ def _check(graph: Graph, analysis: Analysis, node: Node, consumers: list[Node]) 
                 found.append(_warn(SOFTMAX_BEFORE_CROSS_ENTROPY, node, f"softmax '{node.name}' feeds output "
                                    f"'{out.name}', whose cross-entropy loss already applies log-softmax: remove "
                                    "the softmax"))
+    if node.type.startswith("transp-conv") and _padding_beyond_stride(analysis, node):
+        found.append(_warn(OUTPUT_PADDING, node, f"{node.type} '{node.name}' has an output_padding not below its "
+                           "stride: torch runs it (it is below the dilation) but ONNX cannot express it, so export "
+                           "will fail; lower output_padding below the stride"))
     if node.type in DROPOUT_TYPES:
         for out in outputs:
             found.append(_warn(DROPOUT_BEFORE_OUTPUT, node, f"{node.type} '{node.name}' feeds output '{out.name}' "
                                "directly: it only adds noise to the predictions while training and does "
                                "nothing at inference; remove it"))
     return found
+
+
+def _padding_beyond_stride(analysis: Analysis, node: Node) -> bool:
+    padding, stride = _value(analysis, node, "output_padding"), _value(analysis, node, "stride")
+    dims = 2 if node.type.endswith("2d") else 1
+    pairs = zip(_per_dimension(padding, dims), _per_dimension(stride, dims), strict=False)
+    return any(isinstance(p, int) and isinstance(s, int) and p >= s for p, s in pairs)
+
+
+def _per_dimension(value: Any, dims: int) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else [value] * dims
 
 
 def _is_literal_repeat(node: Node) -> bool:

@@ -37,6 +37,8 @@ CODES: dict[str, str] = {
                                     "(a warning)",
     "linear-after-linear": "two linear layers with nothing between them collapse into one (a warning)",
     "dropout-before-output": "a dropout right before an output only adds noise to predictions (a warning)",
+    "output-padding-not-exportable": "a transposed convolution's output_padding not below its stride, which "
+                                     "ONNX cannot express (a warning)",
 }
 
 

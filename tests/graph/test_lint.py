@@ -10,6 +10,7 @@ from graph.lint import (
     BIAS_BEFORE_BATCHNORM,
     DROPOUT_BEFORE_OUTPUT,
     LINEAR_AFTER_LINEAR,
+    OUTPUT_PADDING,
     SOFTMAX_BEFORE_CROSS_ENTROPY,
     lint,
 )
@@ -76,6 +77,20 @@ def test_dropout_right_before_an_output() -> None:
     problems = lint(g, g.analyze())
     assert [p.code for p in problems] == [DROPOUT_BEFORE_OUTPUT]
     assert "drop1" in problems[0].message and "'Y'" in problems[0].message
+
+
+@pytest.mark.parametrize(("params", "warned"), [
+    ({"kernel_size": 1, "stride": 1, "dilation": 2, "output_padding": 1}, True),  # as the random graphs found it
+    ({"kernel_size": 3, "stride": 2, "dilation": 1, "output_padding": 1}, False),
+    ({"kernel_size": 3, "stride": [2, 1], "dilation": 2, "output_padding": [1, 1]}, True),
+])
+def test_an_output_padding_onnx_cannot_express(params: dict, warned: bool) -> None:
+    kind = "transp-conv-2d" if isinstance(params["stride"], list) else "transp-conv-1d"
+    shape = (1, 4, 4) if kind.endswith("2d") else (1, 4)
+    g = chain(shape, (kind, {"out_channels": 2, **params}))
+    analysis = g.analyze()
+    assert analysis.ok, analysis.errors  # torch runs it: only the export is at stake
+    assert [p.code for p in lint(g, analysis)] == ([OUTPUT_PADDING] if warned else [])
 
 
 @pytest.mark.parametrize("name", template_names())

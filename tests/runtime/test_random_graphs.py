@@ -27,9 +27,11 @@ from hypothesis import HealthCheck, assume, given, note, settings
 
 from graph import Graph, GraphError, TensorType, dumps
 from graph.inference import Analysis
+from graph.lint import OUTPUT_PADDING, lint
 from graph.resolve import block_outputs, resolve
 from runtime.compile import build_module, module_name
 from runtime.export import export_onnx
+from runtime.export_errors import ExportError
 from runtime.inputs import example_inputs
 from runtime.training.objective import as_tuple
 from runtime.weights import save_weights
@@ -219,20 +221,21 @@ def test_500_distinct_random_graphs_export_to_onnx(tmp_path_factory: pytest.Temp
 
 
 def onnxruntime_refuses(g: Graph) -> bool:
-    """Known defect, left open: torch (and so inference) accepts a transposed convolution's output_padding
-    below its stride or its dilation, onnxruntime's ConvTranspose only below its stride ("output_padding (1)
-    may be too large"): such a graph compiles and trains but its export fails with an ExportError naming the
-    layer. Found here with transp-conv-1d kernel_size=1 stride=1 dilation=2 output_padding=1 on a 1×2 input."""
-    def sizes(value: Any, n: int) -> tuple[int, ...]:  # one size per spatial dimension
-        return tuple(value) if isinstance(value, list | tuple) else (value,) * n
+    """Torch (and so inference) accepts a transposed convolution's output_padding below its stride or its
+    dilation, ONNX's ConvTranspose only below its stride: the editor warns of it (lint), and such a graph trains
+    but cannot be exported (test_the_lint_warning_predicts_the_refused_export). The random graphs check the
+    warning's other half: every graph without it exports."""
+    return any(p.code == OUTPUT_PADDING for p in lint(g, g.analyze()))
 
-    for info in g.analyze().nodes.values():
-        if info.type.startswith("transp-conv"):
-            n = 2 if info.type.endswith("2d") else 1
-            pairs = zip(sizes(info.values["output_padding"], n), sizes(info.values["stride"], n), strict=True)
-            if any(padding >= stride for padding, stride in pairs):
-                return True
-    return False
+
+def test_the_lint_warning_predicts_the_refused_export(tmp_path: Path) -> None:
+    g = Graph()
+    g.connect(g.add("input", "X", shape=[1, 2]),
+              g.add("transp-conv-1d", "up", out_channels=1, kernel_size=1, stride=1, dilation=2, output_padding=1))
+    g.connect("up", g.add("output", "Y", loss="none"))
+    assert g.analyze().ok and onnxruntime_refuses(g)
+    with pytest.raises(ExportError, match="up"):
+        export_onnx(g, tmp_path / "refused.onnx")
 
 
 # --- defects the random graphs found -------------------------------------------------------------------------

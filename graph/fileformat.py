@@ -252,8 +252,11 @@ def save_graph(graph: Graph, path: str | os.PathLike[str]) -> Path:
     return target
 
 
-def atomic_write(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
+def atomic_write(target: Path, data: bytes, *, make_folder: bool = True) -> None:
+    """Write to a temporary file beside `target`, then rename it over: an interrupted or refused write leaves
+    what was there. `make_folder=False` when a missing folder is the user's mistake to report, not to create."""
+    if make_folder:
+        target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(handle, "wb") as stream:

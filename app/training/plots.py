@@ -6,17 +6,16 @@ so thousands of steps a second cost one redraw per frame, not one per step."""
 
 from __future__ import annotations
 
-import contextlib
 import csv
+import io
 import math
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, QTimer
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -27,6 +26,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from graph.fileformat import atomic_write
 
 MAX_POINTS = 100_000  # beyond this, the history is thinned to every other point (old detail matters less)
 SMOOTHING = 0.97  # the EMA's weight on the past, per step: runs logging every 10 steps smooth over as many steps
@@ -340,38 +341,29 @@ class LivePlots(QWidget):
         exporter = ImageExporter(self.canvas.scene())
         exporter.parameters()["width"] = max(800, self.canvas.width())
         image = exporter.export(toBytes=True)
-
-        def write(temporary: Path) -> None:
-            if not image.save(str(temporary), "PNG"):  # Qt reports failure as False, without a reason
-                raise OSError(f"the image could not be written to {temporary.parent}")
-
-        return _write_replacing(Path(path), write)
+        encoded = QByteArray()
+        device = QBuffer(encoded)
+        device.open(QIODevice.OpenModeFlag.WriteOnly)
+        if not image.save(device, "PNG"):  # Qt reports failure as False, without a reason
+            raise OSError("the picture could not be encoded as PNG")
+        return _write(Path(path), bytes(encoded.data()))
 
     def export_csv(self, path: str | Path) -> Path:
         """The current run's points: one row per reported step ("train") and per epoch ("val")."""
-        def write(temporary: Path) -> None:
-            with open(temporary, "w", newline="", encoding="utf-8") as stream:
-                writer = csv.writer(stream)
-                writer.writerow(["phase", "step", "epoch", "loss", "accuracy", "lr", "samples_per_s"])
-                for step, epoch, loss, _, accuracy, lr, speed in self.steps.rows():
-                    writer.writerow(["train", int(step), int(epoch), loss, _cell(accuracy), lr, speed])
-                for step, epoch, val_loss, val_accuracy, _, _ in self.epochs.rows():
-                    writer.writerow(["val", int(step), int(epoch), val_loss, _cell(val_accuracy), "", ""])
-
-        return _write_replacing(Path(path), write)
+        table = io.StringIO(newline="")
+        writer = csv.writer(table)
+        writer.writerow(["phase", "step", "epoch", "loss", "accuracy", "lr", "samples_per_s"])
+        for step, epoch, loss, _, accuracy, lr, speed in self.steps.rows():
+            writer.writerow(["train", int(step), int(epoch), loss, _cell(accuracy), lr, speed])
+        for step, epoch, val_loss, val_accuracy, _, _ in self.epochs.rows():
+            writer.writerow(["val", int(step), int(epoch), val_loss, _cell(val_accuracy), "", ""])
+        return _write(Path(path), table.getvalue().encode("utf-8"))
 
 
-def _write_replacing(path: Path, write: Callable[[Path], None]) -> Path:
-    """Write beside `path`, then rename over it: a full disk or a refused write never leaves a truncated file
-    in place of one the user had."""
-    temporary = path.with_name(f".{path.name}.partial")
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)
-        raise
+def _write(path: Path, data: bytes) -> Path:
+    # atomically: a full disk or a refused write never leaves a truncated file in place of one the user had;
+    # a folder gone since the dialog showed it is reported, not made again
+    atomic_write(path, data, make_folder=False)
     return path
 
 

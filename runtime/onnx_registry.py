@@ -23,15 +23,13 @@ def reuse_onnx_registry() -> None:
     build = getattr(registry_class, "from_torchlib", None)
     if build is None or getattr(build, _PATCHED, False):
         return
-    built: dict[tuple[type, Any], Any] = {}
+    built: dict[tuple[Any, ...], Any] = {}
     original = build.__func__
 
-    def from_torchlib(cls: type, opset_version: Any = None, *args: Any, **kwargs: Any) -> Any:
-        if args or kwargs:  # a call this cache does not know: leave it alone
-            return original(cls, *((opset_version,) if opset_version is not None else ()), *args, **kwargs)
-        key = (cls, opset_version)
+    def from_torchlib(cls: type, *args: Any, **kwargs: Any) -> Any:
+        key = (cls, args, tuple(sorted(kwargs.items())))  # one registry per opset, however it is passed
         if key not in built:
-            built[key] = original(cls) if opset_version is None else original(cls, opset_version)
+            built[key] = original(cls, *args, **kwargs)
         return built[key]
 
     setattr(from_torchlib, _PATCHED, True)

@@ -9,15 +9,11 @@ from app.palette import BLOCKS, MIME_TYPE, Palette
 from graph.layers import CATEGORIES
 from graph.library import library_blocks
 from graph.registry import layer_spec, layer_types
+from tests.app.widgets import shown
 
 
 def make(qtbot) -> Palette:
-    palette = Palette()
-    qtbot.addWidget(palette)
-    palette.resize(260, 600)
-    palette.show()
-    qtbot.waitExposed(palette)
-    return palette
+    return shown(qtbot, Palette(), 260, 600)
 
 
 def test_grouped_by_category_with_the_blocks_last(qtbot) -> None:

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.training.plots import MAX_POINTS, LivePlots
 from runtime.training.events import EpochMetrics, StepMetrics
+from tests.app.widgets import shown
 
 
 def step(i: int, loss: float = 1.0) -> StepMetrics:
@@ -19,12 +20,7 @@ def step(i: int, loss: float = 1.0) -> StepMetrics:
 
 
 def make(qtbot) -> LivePlots:
-    plots = LivePlots()
-    qtbot.addWidget(plots)
-    plots.resize(800, 500)
-    plots.show()
-    qtbot.waitExposed(plots)
-    return plots
+    return shown(qtbot, LivePlots(), 800, 500)
 
 
 def test_two_hundred_thousand_points_stay_responsive(qtbot) -> None:

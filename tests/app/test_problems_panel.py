@@ -9,6 +9,7 @@ from app.problems_panel import MESSAGE, NODE, ProblemsPanel
 from graph import Graph, load_graph
 from graph.fixes import Fix
 from graph.lint import lint
+from tests.app.widgets import shown
 from tests.graph.builders import chain
 
 
@@ -19,13 +20,9 @@ def broken() -> Graph:
 
 def make(qtbot, g: Graph) -> ProblemsPanel:
     panel = ProblemsPanel()
-    qtbot.addWidget(panel)
-    panel.resize(640, 240)
     analysis = g.analyze()
     panel.set_problems(g, analysis.problems + lint(g, analysis))
-    panel.show()
-    qtbot.waitExposed(panel)
-    return panel
+    return shown(qtbot, panel, 640, 240)
 
 
 def test_lists_errors_then_warnings(qtbot) -> None:

@@ -13,6 +13,7 @@ from app.style import BLOCK_HEIGHT, LIGHT
 from graph import load_graph
 from graph.connections import check_connect
 from graph.model import Graph
+from tests.app.widgets import shown
 
 FIGURE_5_2 = ["conv-2d", "maxpool", "relu", "conv-2d", "maxpool", "relu", "reshape", "fully-conn", "relu", "fully-conn"]
 
@@ -130,12 +131,7 @@ def test_problems_are_outlined_with_their_message(qtbot) -> None:
 
 
 def _view(qtbot, scene: GraphScene) -> QGraphicsView:
-    view = QGraphicsView(scene)
-    view.resize(900, 700)
-    qtbot.addWidget(view)
-    view.show()
-    qtbot.waitExposed(view)
-    return view
+    return shown(qtbot, QGraphicsView(scene), 900, 700)
 
 
 def _point(view: QGraphicsView, pos: QPointF) -> QPoint:

@@ -8,17 +8,14 @@ from PySide6.QtTest import QTest
 from app.summary_panel import SummaryPanel
 from graph import load_graph
 from graph.summary import largest_batch, summarize, training_memory
+from tests.app.widgets import shown
 
 
 def make(qtbot, name: str = "lenet") -> tuple[SummaryPanel, object]:
     g = load_graph(name)
     panel = SummaryPanel()
-    qtbot.addWidget(panel)
-    panel.resize(560, 560)
     panel.set_analysis(g, g.analyze())
-    panel.show()
-    qtbot.waitExposed(panel)
-    return panel, g
+    return shown(qtbot, panel, 560, 560), g
 
 
 def test_table_and_totals(qtbot) -> None:

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QApplication
 from app.scene import GraphScene
 from app.view import OVERVIEW_BELOW, GraphView
 from graph import Graph, load_graph
+from tests.app.widgets import shown as shown_widget
 
 
 def shown(qtbot, graph: Graph) -> GraphView:
@@ -18,11 +19,7 @@ def shown(qtbot, graph: Graph) -> GraphView:
     scene.set_graph(graph)
     scene.set_analysis(graph.analyze())
     view.setScene(scene)
-    view.resize(800, 600)
-    qtbot.addWidget(view)
-    view.show()
-    qtbot.waitExposed(view)
-    return view
+    return shown_widget(qtbot, view, 800, 600)
 
 
 def wheel(view: GraphView, steps: int) -> None:

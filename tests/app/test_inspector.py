@@ -8,17 +8,14 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QSpinBox
 
 from app.inspector import ERROR_RED, PARAM_BLUE, Inspector
 from graph import Graph, load_graph
+from tests.app.widgets import shown
 from tests.graph.builders import chain
 
 
 def make(qtbot, graph: Graph, name: str | None) -> Inspector:
     inspector = Inspector()
-    qtbot.addWidget(inspector)
-    inspector.resize(320, 600)
     inspector.show_node(graph, name, graph.analyze())
-    inspector.show()
-    qtbot.waitExposed(inspector)
-    return inspector
+    return shown(qtbot, inspector, 320, 600)
 
 
 def type_into(qtbot, widget, text: str) -> None:

@@ -11,12 +11,12 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-import app.autosave as autosave
 from app.main_window import MainWindow
 from app.palette import MIME_TYPE
 from graph import Graph, load_graph, save_graph
 from graph.fileformat import dumps
 from graph.layout import layered_layout
+from tests.app.widgets import open_window
 
 
 @pytest.fixture(autouse=True)
@@ -28,14 +28,7 @@ def discard_on_close(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def window(qtbot, tmp_path: Path) -> MainWindow:
-    autosave.set_directory(tmp_path / "autosave")
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    shown = MainWindow(settings)
-    qtbot.addWidget(shown)
-    assert shown.open_graph("lenet")
-    shown.show()
-    qtbot.waitExposed(shown)
-    return shown
+    return open_window(qtbot, tmp_path, "lenet")
 
 
 def key(window: MainWindow, which: Qt.Key, modifiers=Qt.KeyboardModifier.NoModifier) -> None:

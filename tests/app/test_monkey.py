@@ -8,18 +8,18 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QEvent, QSettings, Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
 from shiboken6 import isValid
 
-import app.autosave as autosave
 from app.document import Document
 from app.main_window import MainWindow
 from graph.fileformat import dumps
 from graph.model import Bracket, Graph
 from tests.app.monkey import Monkey, check_scene
 from tests.app.test_commands import concat_graph
+from tests.app.widgets import open_window as shown_window
 
 
 @pytest.fixture(autouse=True)
@@ -29,15 +29,7 @@ def discard_on_close(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def open_window(qtbot, tmp_path: Path, source: str | None) -> MainWindow:
-    autosave.set_directory(tmp_path / "autosave")
-    window = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(window)
-    if source is not None:
-        assert window.open_graph(source)
-    else:
-        window.set_document(Document.new())
-    window.show()
-    qtbot.waitExposed(window)
+    window = shown_window(qtbot, tmp_path, source)
     window.activateWindow()
     QApplication.processEvents()
     return window

@@ -6,16 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QMessageBox
 
 import app.autosave as autosave
 import main
-from app.main_window import MainWindow
 from app.screenshot import View, _arrange, _results_window, screenshot_command
 from graph import load_graph
 from runtime.training import TrainConfig, Trainer
+from tests.app.widgets import open_window
 
 
 @pytest.fixture(autouse=True)
@@ -31,16 +30,6 @@ def runs_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
         config = TrainConfig(dataset="blobs", epochs=1, lr=lr, train_size=256, val_size=100)
         Trainer(load_graph("mlp"), config, run_dir=folder / "runs" / name).run()
     return folder
-
-
-def open_window(qtbot, tmp_path: Path, source: str) -> MainWindow:
-    autosave.set_directory(tmp_path / "autosave")
-    window = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(window)
-    assert window.open_graph(source)
-    window.show()
-    qtbot.waitExposed(window)
-    return window
 
 
 def test_block_opens_its_inside_with_the_breadcrumb(qtbot, tmp_path: Path) -> None:

@@ -311,7 +311,8 @@ class Trainer:
         loss, accuracy, diverged = totals.means(session.world)
         if diverged:  # the mean leaves non-finite batches out: it would look fine while it is not
             losses = totals.losses()
-            loss = float(losses[~torch.isfinite(losses)][0]) if (~torch.isfinite(losses)).any() else float("nan")
+            bad = losses[~torch.isfinite(losses)]
+            loss = float(bad[0]) if len(bad) else float("nan")
         return loss, accuracy
 
     def _early_stop(self) -> bool:

@@ -3,7 +3,10 @@
     python tests/killed_save_worker.py save-server TARGET      for each line read: fork a child that saves versions
                                                                1, 2, 3, ... of a large graph to TARGET without end,
                                                                printing "pid N", then each version once it is
-                                                               saved; print "ended S" when the child is killed
+                                                               saved; print "ended S" when the child is killed.
+                                                               A line "stall" in place of "go": the child saves
+                                                               version 1, writes version 2's temporary file, prints
+                                                               "written 2" and waits there, before the rename
     python tests/killed_save_worker.py autosave FILE FOLDER    open FILE in a window, edit it, let the autosave timer
                                                                write to FOLDER, then wait to be killed
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 import itertools
 import os
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,7 +42,9 @@ def chain() -> Graph:
     return graph
 
 
-def save_loop(target: Path) -> None:
+def save_loop(target: Path, stall: bool = False) -> None:
+    if stall:
+        _stall_after_second_write()
     graph = chain()  # built once: the loop's time goes to saving, where the kills should land
     layers = [node for node in graph if node.type == "fully-conn"]
     for version in itertools.count(1):
@@ -48,14 +54,30 @@ def save_loop(target: Path) -> None:
         print(version, flush=True)
 
 
+def _stall_after_second_write() -> None:
+    """The second save's data is written and synced, its rename not yet done: the one moment of a save where a
+    kill leaves a temporary file. A random kill lands there only sometimes (how often depends on the disk), so the
+    test also stops a child there on purpose."""
+    real_fsync, calls = os.fsync, itertools.count(1)
+
+    def fsync_then_wait(descriptor: int) -> None:
+        real_fsync(descriptor)
+        if next(calls) == 2:
+            print("written 2", flush=True)
+            while True:
+                time.sleep(60)  # until killed
+
+    os.fsync = fsync_then_wait  # graph.fileformat calls os.fsync through the module: this child only
+
+
 def save_server(target: Path) -> None:
     """Forks the processes to kill: a fork starts in a millisecond where a new interpreter takes most of a second
     to import the graph package, so 30 kills cost seconds, not half a minute."""
-    for _ in sys.stdin:
+    for line in sys.stdin:
         child = os.fork()
         if child == 0:
             try:
-                save_loop(target)
+                save_loop(target, stall=line.strip() == "stall")
             finally:
                 os._exit(1)  # never back into the server's loop
         print(f"pid {child}", flush=True)

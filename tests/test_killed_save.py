@@ -50,10 +50,36 @@ def test_a_save_killed_at_random_moments_leaves_the_old_or_the_new_file(tmp_path
     finally:
         server.kill()
         server.communicate(timeout=30)
-    assert sorted(tmp_path.glob("*.json")) == [target]  # nothing that passes for a graph but the graph
-    leftovers = [p for p in tmp_path.iterdir() if p != target]
-    assert leftovers, "no kill landed between a save's write and its rename: the test proved nothing"
+    _assert_only_temporary_leftovers(tmp_path, target)
+
+
+def test_a_save_killed_between_its_write_and_its_rename_leaves_the_old_file(tmp_path: Path) -> None:
+    """The narrow moment random kills hit only now and then, hit on purpose: the new version is fully written to
+    the temporary file, and the rename over the target has not happened."""
+    target = tmp_path / f"net{SUFFIX}"
+    server = subprocess.Popen([sys.executable, str(WORKER), "save-server", str(target)], env=ENVIRONMENT,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    lines = _reader(server)
+    try:
+        server.stdin.write("stall\n")
+        server.stdin.flush()
+        pid = int(_line(lines).removeprefix("pid "))
+        assert _line(lines) == "1" and _line(lines) == "written 2"
+        os.kill(pid, signal.SIGKILL)
+        assert _line(lines).startswith("ended ")
+    finally:
+        server.kill()
+        server.communicate(timeout=30)
+    assert _version(load_graph(target)) == 1
+    leftovers = _assert_only_temporary_leftovers(tmp_path, target)
+    assert len(leftovers) == 1 and _version(load_graph(leftovers[0])) == 2  # written whole, never renamed
+
+
+def _assert_only_temporary_leftovers(folder: Path, target: Path) -> list[Path]:
+    assert sorted(folder.glob("*.json")) == [target]  # nothing that passes for a graph but the graph
+    leftovers = [p for p in folder.iterdir() if p != target]
     assert all(p.name.startswith(f".{target.name}.") and p.name.endswith(".tmp") for p in leftovers)
+    return leftovers
 
 
 def _kill_a_save_loop(server: subprocess.Popen, lines: queue.Queue[str], delay: float) -> int:

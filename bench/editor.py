@@ -14,6 +14,10 @@
   scratch. Budget 250 ms (a quarter of a second: an edit answers without a lag one waits for).
 - first window: `python main.py screenshot lenet` from a cold interpreter to the saved picture of the window;
   reference: a bare Python interpreter starting and exiting.
+- live curves: 200,000 training steps fed to the Train panel's plots one by one (a long run's history, thinned as
+  it grows), the UI given its turn every 20,000, then drawn; reference: one bare pyqtgraph curve of the loss
+  alone, its points appended to lists and the whole history set at each of those turns (no smoothing, no other
+  plots, no thinning). Budget 10 s.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ FRAME_BUDGET_MS = 16.0
 OPEN_BUDGET_MS = 1000.0
 EDIT_BUDGET_MS = 250.0
 BIG = 5000
+CURVE_STEPS, CURVE_TURN = 200_000, 20_000
+CURVE_BUDGET_MS = 10_000.0
 
 
 def qt_application():  # -> QApplication
@@ -55,6 +61,7 @@ def run() -> list[Row]:
     rows += _frames(big)
     rows.append(_drag(big))
     rows.append(_window_edit(big))
+    rows.append(_live_curves())
     rows.append(_first_window())
     return rows
 
@@ -188,6 +195,44 @@ def _window_edit(graph: Graph) -> Row:
     full = best_of(lambda: analyze(graph.copy()), repeats=3)
     return Row("editor: one parameter edit in the window", f"{len(graph):,} nodes", ours, "full re-validation",
                full, EDIT_BUDGET_MS)
+
+
+def _live_curves() -> Row:
+    import numpy as np
+    import pyqtgraph as pg
+    from PySide6.QtWidgets import QApplication
+
+    from app.training.plots import LivePlots
+    from runtime.training.events import StepMetrics
+
+    def ours() -> None:
+        plots = LivePlots()
+        plots.resize(800, 500)
+        plots.show()
+        for i in range(1, CURVE_STEPS + 1):
+            plots.add_step(StepMetrics(step=i, epoch=1 + i // 100, loss=2.0 / i, accuracy=0.5, lr=1e-3,
+                                       samples_per_s=1000.0, elapsed=i / 10, progress=0.5, eta=1.0))
+            if i % CURVE_TURN == 0:
+                QApplication.processEvents()  # the UI's turn, as between training events
+        plots.redraw()
+        QApplication.processEvents()
+        plots.close()
+
+    def bare() -> None:
+        widget = pg.PlotWidget()
+        widget.resize(800, 500)
+        widget.show()
+        curve, steps, losses = widget.plot(), [], []
+        for i in range(1, CURVE_STEPS + 1):
+            steps.append(i)
+            losses.append(2.0 / i)
+            if i % CURVE_TURN == 0:
+                curve.setData(np.asarray(steps, dtype=float), np.asarray(losses))
+                QApplication.processEvents()
+        widget.close()
+
+    return Row("editor: live curves, a long run", f"{CURVE_STEPS:,} steps", best_of(ours, repeats=2),
+               "one bare curve, whole history", best_of(bare, repeats=2), CURVE_BUDGET_MS)
 
 
 def _first_window() -> Row:

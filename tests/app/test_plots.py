@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import time
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, Qt
@@ -23,16 +22,15 @@ def make(qtbot) -> LivePlots:
     return shown(qtbot, LivePlots(), 800, 500)
 
 
-def test_two_hundred_thousand_points_stay_responsive(qtbot) -> None:
+def test_two_hundred_thousand_points_are_thinned_keeping_the_newest(qtbot) -> None:
+    """How fast this goes is measured by `python -m bench editor` (live curves), not here."""
     plots = make(qtbot)
-    start = time.perf_counter()
     for i in range(1, 200_001):
         plots.add_step(step(i, 2.0 / i))
         if i % 20_000 == 0:
             QApplication.processEvents()  # the UI gets its turn, as it would between training events
     plots.redraw()
     QApplication.processEvents()
-    assert time.perf_counter() - start < 10
     assert MAX_POINTS // 2 <= plots.point_count() <= MAX_POINTS  # thinned, newest kept
     assert plots.steps.column("step")[-1] == 200_000
     assert plots.raw_loss.getData()[0] is not None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 import torch
@@ -119,12 +117,10 @@ def test_shapes_classes_are_visibly_different() -> None:
     assert (guess == p["label"][300:]).float().mean() > 0.9
 
 
-def test_shapes_render_fast_and_in_range() -> None:
+def test_shapes_render_in_range() -> None:
+    """How fast is measured by `python -m bench training` (shapes rendering), not here."""
     p = shape_parameters(64, 0)
-    render_shapes(p, 3, 224, 224)
-    start = time.perf_counter()
     images = render_shapes(p, 3, 224, 224)
-    assert time.perf_counter() - start < 0.5
     assert images.shape == (64, 3, 224, 224) and images.min() >= 0 and images.max() <= 1
 
 

@@ -92,7 +92,9 @@ def full_disk(*args, **kwargs) -> None:
 # ---- a real SIGKILL mid-epoch, then --resume -------------------------------------------------------------------
 
 def test_sigkill_mid_epoch_then_resume_continues_the_metrics_and_keeps_the_best(tmp_path: Path) -> None:
-    out, epochs, steps = tmp_path / "run", 4, 200  # 4,000 samples in batches of 20
+    # 4,000 samples in batches of 20; an epoch takes about 0.3 s here, and the kill may land in any epoch after
+    # the first, so 10 epochs leave the polling below seconds, not a fraction of one, to catch the run mid-epoch
+    out, epochs, steps = tmp_path / "run", 10, 200
     train = [sys.executable, str(ROOT / "main.py"), "train", "--log-every", "1", "--quiet"]
     with open(tmp_path / "first.log", "w") as log:
         process = subprocess.Popen([*train, "mlp", "--epochs", str(epochs), "--train-size", "4000",

@@ -17,7 +17,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -31,15 +30,15 @@ from app.main_window import MainWindow
 from graph import Graph, load_graph
 from graph.library import SUFFIX
 from tests.killed_save_worker import CHAIN_LENGTH, EDITED_WIDTH
+from tests.processes import CHILD_ENVIRONMENT, wait_until
 
 WORKER = Path(__file__).with_name("killed_save_worker.py")
-ENVIRONMENT = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "OMP_NUM_THREADS": "1"}
 KILLS = 30
 
 
 def test_a_save_killed_at_random_moments_leaves_the_old_or_the_new_file(tmp_path: Path) -> None:
     target, moments = tmp_path / f"net{SUFFIX}", random.Random(20261124)
-    server = subprocess.Popen([sys.executable, str(WORKER), "save-server", str(target)], env=ENVIRONMENT,
+    server = subprocess.Popen([sys.executable, str(WORKER), "save-server", str(target)], env=CHILD_ENVIRONMENT,
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     lines = _reader(server)
     try:
@@ -57,7 +56,7 @@ def test_a_save_killed_between_its_write_and_its_rename_leaves_the_old_file(tmp_
     """The narrow moment random kills hit only now and then, hit on purpose: the new version is fully written to
     the temporary file, and the rename over the target has not happened."""
     target = tmp_path / f"net{SUFFIX}"
-    server = subprocess.Popen([sys.executable, str(WORKER), "save-server", str(target)], env=ENVIRONMENT,
+    server = subprocess.Popen([sys.executable, str(WORKER), "save-server", str(target)], env=CHILD_ENVIRONMENT,
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     lines = _reader(server)
     try:
@@ -122,9 +121,10 @@ def test_an_editor_killed_after_its_autosave_offers_the_latest_edits(tmp_path: P
     original, folder = path.read_bytes(), tmp_path / "autosave"
     with open(tmp_path / "worker.log", "w") as log:
         process = subprocess.Popen([sys.executable, str(WORKER), "autosave", str(path), str(folder)],
-                                   env=ENVIRONMENT, stdout=log, stderr=subprocess.STDOUT)
+                                   env=CHILD_ENVIRONMENT, stdout=log, stderr=subprocess.STDOUT)
         try:
-            _wait_for(lambda: _autosaved_width(folder) == EDITED_WIDTH, process)
+            wait_until(lambda: _autosaved_width(folder) == EDITED_WIDTH, "the editor's autosave of its last edit",
+                       process=process)
             process.kill()
             process.wait(timeout=30)
         finally:
@@ -146,11 +146,3 @@ def test_an_editor_killed_after_its_autosave_offers_the_latest_edits(tmp_path: P
 def _autosaved_width(folder: Path) -> int | None:
     found = list(folder.glob(f"*{SUFFIX}")) if folder.is_dir() else []
     return load_graph(found[0]).node("fc1").params["out_features"] if found else None
-
-
-def _wait_for(condition: Callable[[], bool], process: subprocess.Popen, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError(f"the editor did not autosave (exit code {process.poll()})")
-        time.sleep(0.05)

@@ -17,7 +17,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,10 +35,10 @@ from runtime.data.spec import GraphSpec
 from runtime.training import EpochMetrics, Failed, Finished, Started, StepMetrics, TrainConfig, Trainer
 from runtime.training.checkpoint import load_checkpoint
 from runtime.training.run_folder import BEST, LAST, METRICS_FILE, SUMMARY_FILE, RunFolder
+from tests.processes import CHILD_ENVIRONMENT, wait_until
 from tests.training.toy import classifier, cluster_dataset
 
 ROOT = Path(__file__).resolve().parents[2]
-ENVIRONMENT = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "OMP_NUM_THREADS": "1"}
 CONFIG = TrainConfig(epochs=3, batch_size=32, lr=0.01, log_every=1)
 TOY_STEPS = 19  # ceil(600 / 32) steps per epoch of cluster_dataset()
 
@@ -77,14 +76,6 @@ def toy_run(run: Path, config: TrainConfig = CONFIG, on_event: Callable | None =
     return trainer, trainer.run()
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the training process did not get there in time")
-        time.sleep(0.02)
-
-
 def full_disk(*args, **kwargs) -> None:
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
@@ -99,9 +90,10 @@ def test_sigkill_mid_epoch_then_resume_continues_the_metrics_and_keeps_the_best(
     with open(tmp_path / "first.log", "w") as log:
         process = subprocess.Popen([*train, "mlp", "--epochs", str(epochs), "--train-size", "4000",
                                     "--batch-size", "20", "--out", str(out)],
-                                   cwd=tmp_path, env=ENVIRONMENT, stdout=log, stderr=subprocess.STDOUT)
+                                   cwd=tmp_path, env=CHILD_ENVIRONMENT, stdout=log, stderr=subprocess.STDOUT)
         try:
-            wait_for(lambda: _mid_epoch_after_a_checkpoint(out))
+            wait_until(lambda: _mid_epoch_after_a_checkpoint(out), "the run mid-epoch after a checkpoint",
+                       timeout=90.0, process=process)
             # frozen first, so that what is inspected below is exactly what the kill leaves
             process.send_signal(signal.SIGSTOP)
             before = (out / METRICS_FILE).read_text()
@@ -117,7 +109,7 @@ def test_sigkill_mid_epoch_then_resume_continues_the_metrics_and_keeps_the_best(
     assert len(kept) < len(lines) - 1, "the kill should land after rows the checkpoint does not cover"
     assert last["epoch"] >= 1 and last["batch"] == 0 and best["best_loss"] is not None
 
-    resumed = subprocess.run([*train, "--resume", str(out)], cwd=tmp_path, env=ENVIRONMENT, capture_output=True,
+    resumed = subprocess.run([*train, "--resume", str(out)], cwd=tmp_path, env=CHILD_ENVIRONMENT, capture_output=True,
                              text=True, timeout=120)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     rows = metrics(out)

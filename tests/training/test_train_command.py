@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ import main
 from runtime.training.checkpoint import load_checkpoint
 from runtime.training.events import EpochMetrics, Finished, Started, StepMetrics
 from runtime.training.progress import ProgressPrinter
+from tests.processes import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -88,8 +88,8 @@ def test_ctrl_c_stops_after_saving_and_the_run_resumes(tmp_path: Path) -> None:
                "--val-size", "64", "--log-every", "1", "--out", str(out)]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     try:
-        _wait_for(lambda: (out / "metrics.csv").is_file() and
-                  len((out / "metrics.csv").read_text().splitlines()) > 3)
+        wait_until(lambda: (out / "metrics.csv").is_file() and len((out / "metrics.csv").read_text().splitlines()) > 3,
+                   "the run's first steps reported", process=process)
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=60)
     finally:
@@ -114,11 +114,3 @@ def test_torchrun_runs_the_same_command_in_two_processes_with_one_run_folder(tmp
     summary = json.loads((runs[0] / "summary.json").read_text())
     assert summary["world_size"] == 2 and summary["final"]["val_accuracy"] > 0.9
     assert result.stderr.count("finished: 1 epochs") == 1  # only rank 0 reports
-
-
-def _wait_for(condition, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the run did not start in time")
-        time.sleep(0.1)

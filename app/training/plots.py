@@ -103,10 +103,8 @@ class LivePlots(QWidget):
         self.log_scale = QCheckBox("Log scale (loss)")
         self.log_scale.setAccessibleName("Log scale loss")
         self.log_scale.toggled.connect(lambda on: self.loss_plot.setLogMode(y=on))
-        self.fit_button = QPushButton("Fit")
-        self.fit_button.setAccessibleName("Fit curves to view")
-        self.fit_button.setToolTip("Show all points (after zooming with the mouse wheel)")
-        self.fit_button.clicked.connect(self.fit)
+        self.fit_button = _bar_button("Fit", "Fit curves to view",
+                                      "Show all points (after zooming with the mouse wheel)", self.fit)
         self.save_picture_button = _bar_button("Save picture…", "Save curves as picture",
                                                "Save the four plots as a PNG image", self.save_picture)
         self.save_data_button = _bar_button("Save data…", "Save curves as data",
@@ -169,9 +167,7 @@ class LivePlots(QWidget):
         self.steps.clear()
         self.epochs.clear()
         self._ema, self._ema_step = None, 0.0
-        self._steady = False
-        for plot in (self.loss_plot, self.accuracy_plot, self.lr_plot, self.speed_plot):
-            plot.enableAutoRange()
+        self.fit()  # a new run: the axes follow its points until set_run_length
         self.redraw()
 
     def set_run_length(self, total_steps: int) -> None:

@@ -13,6 +13,7 @@ EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE = 0, 1, 2
 
 
 GRAPH_HELP = "a .layerbook.json file or a template name such as lenet (`templates` lists them)"
+# runtime.data.builtin_datasets(), spelled out: importing it would import torch (tests/test_help.py compares)
 DATASETS = "digits, digits8, shapes, moons, spirals, blobs, pytext, reverse, copy, sort, majority"
 Raw = argparse.RawDescriptionHelpFormatter  # descriptions wrapped here; examples kept one per line
 WIDTH = 79

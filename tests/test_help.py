@@ -58,3 +58,10 @@ def test_an_option_added_without_help_is_caught() -> None:
     command.add_argument("--bare")
     command.add_argument("--hidden", help=argparse.SUPPRESS)
     assert missing_help(command) == ["--bare", "--hidden"]
+
+
+def test_the_train_help_lists_every_built_in_dataset() -> None:
+    """main.py spells the names out (importing the data package would import torch for every --help)."""
+    from runtime.data import builtin_datasets
+
+    assert ", ".join(builtin_datasets()) == main.DATASETS

@@ -105,6 +105,14 @@ class Monkey:
     def instances(self) -> list[str]:
         return [n.name for n in self.graph if layer_spec(n.type) is None and n.type not in ("input", "output")]
 
+    def box_in_view(self, names: list[str]) -> NodeItem | None:
+        """The box of one of `names`, at random, scrolled into view; None when there are none."""
+        if not names:
+            return None
+        item = self.window.scene.node_item(self.rng.choice(names))
+        self.window.view.centerOn(item)
+        return item
+
     def focus_canvas(self) -> None:
         window = self.window
         if QApplication.activeWindow() is not window:
@@ -202,11 +210,9 @@ class Monkey:
         return f"{src}.{src_port} → {dst}.{port}"
 
     def move(self) -> str:
-        names = self.names()
-        if not names:
+        item = self.box_in_view(self.names())
+        if item is None:
             return "nothing to move"
-        item = self.window.scene.node_item(self.rng.choice(names))
-        self.window.view.centerOn(item)
         start = item.pos()
         end = start + QPointF(self.rng.uniform(-120, 120), self.rng.uniform(-120, 120))
         self.drag(start, end)  # a press on a selected box drags the whole selection
@@ -214,11 +220,9 @@ class Monkey:
 
     # --- selecting ---------------------------------------------------------------------------------------------
     def click(self) -> str:
-        names = self.names()
-        if not names:
+        item = self.box_in_view(self.names())
+        if item is None:
             return "nothing to click"
-        item = self.window.scene.node_item(self.rng.choice(names))
-        self.window.view.centerOn(item)
         modifiers = CTRL if self.rng.random() < 0.4 else NONE  # ctrl adds to the selection
         QTest.mouseClick(self.window.view.viewport(), LEFT, modifiers, self.at(item.pos()))
         return f"{item.name}{' +ctrl' if modifiers == CTRL else ''}"
@@ -390,11 +394,9 @@ class Monkey:
 
     # --- scopes and the view -----------------------------------------------------------------------------------
     def enter(self) -> str:
-        instances = self.instances()
-        if not instances:
+        item = self.box_in_view(self.instances())
+        if item is None:
             return "no block here"
-        item = self.window.scene.node_item(self.rng.choice(instances))
-        self.window.view.centerOn(item)
         self.focus_canvas()
         QTest.mouseDClick(self.window.view.viewport(), LEFT, NONE, self.at(item.pos()))
         return f"{item.name} → {self.window.document.scope}"

@@ -8,7 +8,6 @@ constructing the hand-written ResNet-50 there.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from bench.references import GPT, LeNet, ResNet, load_compiled
-from bench.timing import Row
+from bench.timing import Row, interleaved
 from graph import Graph, load_graph
 from runtime import build_module
 
@@ -86,7 +85,7 @@ class Workload:
     graph: Graph
     reference: nn.Module
     inputs: tuple[Tensor, ...]
-    repeats: int  # rounds of `alternate`: runs of each module per measurement
+    repeats: int  # interleaved rounds: runs of each module per measurement
 
 
 def workloads() -> Iterator[Workload]:
@@ -97,21 +96,6 @@ def workloads() -> Iterator[Workload]:
                    ResNet(SMALL_RESNET, classes=10, width=16, large=False, pool=16), (torch.randn(32, 3, 32, 32),), 15)
     yield Workload("GPT T=64 D=128, 2 blocks", "batch 16", gpt_graph(256, 64, 128, 2, 4),
                    GPT(256, 64, 128, 2, 4, fused=True), (torch.randint(0, 256, (16, 64)),), 30)
-
-
-def alternate(ours: Callable[[], object], reference: Callable[[], object], repeats: int) -> tuple[float, float]:
-    """Best milliseconds of each action, run in turns (the order flipped every round) after one warm-up each: the
-    least disturbed run of each, both exposed to the same machine at the same time."""
-    times: dict[int, list[float]] = {0: [], 1: []}
-    actions = (ours, reference)
-    for action in actions:
-        action()
-    for round_ in range(repeats):
-        for which in ((0, 1) if round_ % 2 == 0 else (1, 0)):
-            start = time.perf_counter()
-            actions[which]()
-            times[which].append(time.perf_counter() - start)
-    return min(times[0]) * 1000.0, min(times[1]) * 1000.0
 
 
 def forward(module: nn.Module, inputs: tuple[Tensor, ...]) -> Callable[[], object]:
@@ -134,20 +118,20 @@ def _throughput(work: Workload) -> list[Row]:
     compiled.eval()
     work.reference.eval()
     torch.testing.assert_close(forward(compiled, work.inputs)(), forward(work.reference, work.inputs)())
-    ours, theirs = alternate(forward(compiled, work.inputs), forward(work.reference, work.inputs), work.repeats)
-    rows = [Row(f"compiled forward: {work.name}", work.size, ours, "hand-written torch", theirs)]
+    timing = interleaved(forward(compiled, work.inputs), forward(work.reference, work.inputs), work.repeats)
+    rows = [Row(f"compiled forward: {work.name}", work.size, timing, "hand-written torch")]
     compiled.train()
     work.reference.train()
-    ours, theirs = alternate(training_step(compiled, work.inputs), training_step(work.reference, work.inputs),
-                             work.repeats)
-    rows.append(Row(f"compiled forward+backward: {work.name}", work.size, ours, "hand-written torch", theirs))
+    timing = interleaved(training_step(compiled, work.inputs), training_step(work.reference, work.inputs),
+                         work.repeats)
+    rows.append(Row(f"compiled forward+backward: {work.name}", work.size, timing, "hand-written torch"))
     return rows
 
 
 def _build_rows() -> list[Row]:
     graph = resnet_graph()
     rows = []
-    for device, repeats in (("cpu", 3), ("meta", 5)):
+    for device, repeats in (("cpu", 5), ("meta", 7)):
         def ours(device: str = device) -> object:
             graph.touch()  # analysis included: the cost of building after an edit
             return build_module(graph, device=device)
@@ -156,9 +140,8 @@ def _build_rows() -> list[Row]:
             with torch.device(device):
                 return ResNet(RESNET50, classes=1000)
 
-        ours_ms, theirs_ms = alternate(ours, reference, repeats)
-        rows.append(Row(f"build_module ResNet-50 ({device})", "25.6M parameters", ours_ms,
-                        "hand-written ResNet-50", theirs_ms))
+        rows.append(Row(f"build_module ResNet-50 ({device})", "25.6M parameters",
+                        interleaved(ours, reference, repeats), "hand-written ResNet-50"))
     return rows
 
 

@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 from bench.inference import residual_graph
-from bench.timing import Row, best_of
+from bench.timing import REPEATS, Row, interleaved, interleaved_figures
 from graph import Graph, load_graph
 from graph.inference import analyze
 from graph.layout import layered_layout
@@ -97,48 +97,50 @@ def _draw(graph: Graph, analysis) -> int:
 
 def _open(name: str) -> Row:
     boxes = open_expanded(name)
-    ours = best_of(lambda: open_expanded(name), repeats=3)
-    reference = best_of(lambda: load_graph(name).analyze(), repeats=3)
-    return Row(f"editor: open {name}, blocks expanded", f"{boxes} boxes", ours, "load + inference only",
-               reference, OPEN_BUDGET_MS)
+    timing = interleaved(lambda: open_expanded(name), lambda: load_graph(name).analyze())
+    return Row(f"editor: open {name}, blocks expanded", f"{boxes} boxes", timing, "load + inference only",
+               OPEN_BUDGET_MS)
 
 
 def _frames(graph: Graph) -> list[Row]:
-    """Paint times of the shown view, as the window paints it (the viewport grabbed into a picture)."""
+    """Paint times of the shown view, as the window paints it (the viewport grabbed into a picture), interleaved
+    with paints of a second view of the same size showing an empty scene (the floor)."""
     from PySide6.QtCore import QPointF
     from PySide6.QtWidgets import QApplication, QGraphicsScene
 
     from app.scene import GraphScene
     from app.view import GraphView
 
-    view = GraphView()
-    view.resize(*VIEW_SIZE)
-    view.show()
-    scene = GraphScene()
+    views = GraphView(), GraphView()
+    for view in views:
+        view.resize(*VIEW_SIZE)
+        view.show()
+    view, floor = views
+    scene, empty = GraphScene(), QGraphicsScene()
     scene.set_graph(graph)
     scene.set_analysis(graph.analyze())
+    view.setScene(scene)
+    floor.setScene(empty)
     QApplication.processEvents()
 
-    def paint() -> None:
-        view.viewport().grab()
+    def paint(target: GraphView):  # -> an action painting that view once
+        return lambda: target.viewport().grab()
 
-    view.setScene(QGraphicsScene())
-    empty = best_of(paint, repeats=5)
-    view.setScene(scene)
     view.frame()
-    whole = best_of(paint, repeats=3)
+    whole = interleaved(paint(view), paint(floor))
     view.resetTransform()
     middle = scene.node_item(list(graph.structure)[len(graph) // 2])
     view.centerOn(middle.pos() if middle is not None else QPointF())
     view.verticalScrollBar().setValue(view.verticalScrollBar().value() + 200)  # a pan
-    close = best_of(paint, repeats=5)
+    close = interleaved(paint(view), paint(floor))
     view.zoom_by(0.5)
-    half = best_of(paint, repeats=5)
-    view.close()
+    half = interleaved(paint(view), paint(floor))
+    for each in views:
+        each.close()
     size = f"{len(graph):,} nodes"
-    return [Row("editor: frame, all of it in view", size, whole, "empty scene", empty, FRAME_BUDGET_MS),
-            Row("editor: frame at 1:1 after a pan", size, close, "empty scene", empty, FRAME_BUDGET_MS),
-            Row("editor: frame zoomed out to 1:2", size, half, "empty scene", empty, FRAME_BUDGET_MS)]
+    return [Row("editor: frame, all of it in view", size, whole, "empty scene", FRAME_BUDGET_MS),
+            Row("editor: frame at 1:1 after a pan", size, close, "empty scene", FRAME_BUDGET_MS),
+            Row("editor: frame zoomed out to 1:2", size, half, "empty scene", FRAME_BUDGET_MS)]
 
 
 def _drag(graph: Graph) -> Row:
@@ -161,9 +163,9 @@ def _drag(graph: Graph) -> Row:
         document.scope_analysis()  # what the window asks after every change
         QApplication.processEvents()
 
-    ours = best_of(move, repeats=20)
-    full = best_of(lambda: analyze(graph.copy()), repeats=3)
-    return Row("editor: one drag move, re-validation", f"{len(graph):,} nodes", ours, "full re-validation", full,
+    copies = iter([graph.copy() for _ in range(2 * REPEATS + 1)])  # copied untimed: the reference is the analysis
+    timing = interleaved(move, lambda: analyze(next(copies)))
+    return Row("editor: one drag move, re-validation", f"{len(graph):,} nodes", timing, "full re-validation",
                FRAME_BUDGET_MS)
 
 
@@ -190,11 +192,11 @@ def _window_edit(graph: Graph) -> Row:
             window.document.set_param(classifier, "out_features", next(widths))
             QApplication.processEvents()  # the paint of the changed view
 
-        ours = best_of(edit, repeats=5)
+        copies = iter([graph.copy() for _ in range(2 * REPEATS + 1)])
+        timing = interleaved(edit, lambda: analyze(next(copies)))
         window.hide()  # not close(): it would ask whether to save the edits
-    full = best_of(lambda: analyze(graph.copy()), repeats=3)
-    return Row("editor: one parameter edit in the window", f"{len(graph):,} nodes", ours, "full re-validation",
-               full, EDIT_BUDGET_MS)
+    return Row("editor: one parameter edit in the window", f"{len(graph):,} nodes", timing, "full re-validation",
+               EDIT_BUDGET_MS)
 
 
 def _live_curves() -> Row:
@@ -231,8 +233,8 @@ def _live_curves() -> Row:
                 QApplication.processEvents()
         widget.close()
 
-    return Row("editor: live curves, a long run", f"{CURVE_STEPS:,} steps", best_of(ours, repeats=2),
-               "one bare curve, whole history", best_of(bare, repeats=2), CURVE_BUDGET_MS)
+    return Row("editor: live curves, a long run", f"{CURVE_STEPS:,} steps", interleaved(ours, bare, warm_up=False),
+               "one bare curve, whole history", CURVE_BUDGET_MS)
 
 
 def _first_window() -> Row:
@@ -240,9 +242,9 @@ def _first_window() -> Row:
         shot = Path(folder) / "window.png"
         environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
         command = [sys.executable, str(ROOT / "main.py"), "screenshot", "lenet", "-o", str(shot)]
-        ours = min(_wall(command, environment) for _ in range(2))
-        bare = min(_wall([sys.executable, "-c", "pass"], environment) for _ in range(3))
-    return Row("editor: first window (cold start)", "lenet", ours, "bare interpreter", bare)
+        timing = interleaved_figures(lambda: _wall(command, environment),
+                                     lambda: _wall([sys.executable, "-c", "pass"], environment), warm_up=True)
+    return Row("editor: first window (cold start)", "lenet", timing, "bare interpreter")
 
 
 def _wall(command: list[str], environment: dict[str, str]) -> float:

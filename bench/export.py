@@ -10,13 +10,12 @@ import contextlib
 import io
 import logging
 import tempfile
-import time
 from pathlib import Path
 
 import torch
 
 from bench.compile import resnet_graph
-from bench.timing import Row
+from bench.timing import Row, interleaved
 from graph import Graph, load_graph
 from runtime import build_module
 from runtime.export import export_onnx
@@ -33,12 +32,6 @@ def _plain_export(graph: Graph, path: Path) -> None:
                           input_names=module.input_names, output_names=module.output_names)
 
 
-def _seconds(action) -> float:  # action: a callable taking no argument
-    start = time.perf_counter()
-    action()
-    return (time.perf_counter() - start) * 1000.0
-
-
 def run() -> list[Row]:
     logging.getLogger("torch").setLevel(logging.ERROR)
     rows = []
@@ -46,8 +39,8 @@ def run() -> list[Row]:
         work = Path(folder)
         _plain_export(load_graph("mlp"), work / "warm-up.onnx")  # the exporter's one-time start-up, for neither
         for name, graph in (("LeNet", load_graph("lenet")), ("ResNet-50", resnet_graph())):
-            reference = _seconds(lambda g=graph: _plain_export(g, work / "plain.onnx"))
-            ours = _seconds(lambda g=graph: export_onnx(g, work / "ours.onnx"))
-            rows.append(Row(f"ONNX export + verification: {name}", "batch dynamic", ours,
-                            "torch.onnx.export alone", reference))
+            timing = interleaved(lambda g=graph: export_onnx(g, work / "ours.onnx"),
+                                 lambda g=graph: _plain_export(g, work / "plain.onnx"), warm_up=False)
+            rows.append(Row(f"ONNX export + verification: {name}", "batch dynamic", timing,
+                            "torch.onnx.export alone"))
     return rows

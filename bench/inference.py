@@ -6,7 +6,7 @@ Reference: the same network as torch modules, its shapes propagated by a forward
 
 from __future__ import annotations
 
-from bench.timing import Row, best_of
+from bench.timing import Row, sharing_a_reference
 from graph import Graph
 
 CHANNELS, SIZE = 16, 32
@@ -78,18 +78,18 @@ def run() -> list[Row]:
         graph = residual_graph(nodes)
         assert graph.analyze().ok, "the benchmark graph must be valid"
         size = f"{len(graph):,} nodes"
-        reference_ms = best_of(torch_reference(graph), repeats=3)
-        cold_ms = best_of(graph.analyze, repeats=5, setup=_forget(graph))
+        reference = torch_reference(graph)
         middle = graph.nodes[len(graph) // 2 // UNIT * UNIT + 1].name  # a conv in the middle of the chain
-        edit_ms = best_of(graph.analyze, repeats=5, setup=_edit_one_node(graph, middle))
-        drag_ms = best_of(graph.analyze, repeats=5, setup=_drag(graph, middle))
+        timings = sharing_a_reference(reference, {"cold": (graph.analyze, _forget(graph)),
+                                                  "edit": (graph.analyze, _edit_one_node(graph, middle)),
+                                                  "drag": (graph.analyze, _drag(graph, middle))})
+        cold, edit, drag = timings["cold"], timings["edit"], timings["drag"]
         small = nodes <= 1_000
-        rows.append(Row("shape inference + validation, cold", size, cold_ms, "torch meta forward", reference_ms,
+        rows.append(Row("shape inference + validation, cold", size, cold, "torch meta forward",
                         100.0 if small else None))
         # Two frames at 60 Hz: the shapes shown on the boxes follow a parameter as it is typed.
-        rows.append(Row("re-validation after a parameter edit", size, edit_ms, "torch meta forward", reference_ms,
+        rows.append(Row("re-validation after a parameter edit", size, edit, "torch meta forward",
                         33.0 if small else None))
         # Moving a box changes no shape: re-validation during a drag must fit in one frame at any size.
-        rows.append(Row("re-validation after a move (drag frame)", size, drag_ms, "torch meta forward",
-                        reference_ms, 16.0))
+        rows.append(Row("re-validation after a move (drag frame)", size, drag, "torch meta forward", 16.0))
     return rows

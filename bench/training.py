@@ -3,7 +3,7 @@
 Both start from the same weights (built from the same graph and seed), see the same batches in the same order
 with the same optimizer; the minimal loop does nothing but forward, loss, backward and step. The engine also
 reports metrics, checks for NaN, runs a (small) validation per epoch and answers stop requests: the ratio says
-what that costs (target ≥ 0.95). Runs alternate, best of three each, timed from the first step to the end.
+what that costs (target ≥ 0.95). Runs are interleaved (bench/timing.py), timed from the first step to the end.
 
 Also the built-in shapes dataset, drawn on the fly: one batch of 64 images of 3×224×224 rendered, against the
 floor of filling a tensor of that size with random numbers. Budget 500 ms, so that a batch is drawn well within
@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench.timing import Row, best_of
+from bench.timing import REPEATS, Row, interleaved, interleaved_figures
 from graph import Graph, load_graph
 from runtime import build_module
 from runtime.data import Dataset, GraphSpec, load_dataset
@@ -29,7 +29,6 @@ from runtime.training.distributed import World
 from runtime.training.session import data_options
 
 MIN_RATIO = 0.95
-REPEATS = 3
 SHAPES_BATCH, SHAPES_BUDGET_MS = (64, 3, 224, 224), 500.0
 
 
@@ -60,10 +59,10 @@ def _shapes() -> Row:
 
     count, channels, height, width = SHAPES_BATCH
     parameters = shape_parameters(count, 0)
-    ours = best_of(lambda: render_shapes(parameters, channels, height, width))
-    floor = best_of(lambda: torch.rand(SHAPES_BATCH))
-    return Row("data: draw a batch of shapes", f"{count} × {channels}×{height}×{width}", ours,
-               "torch.rand of that size", floor, SHAPES_BUDGET_MS)
+    timing = interleaved(lambda: render_shapes(parameters, channels, height, width),
+                         lambda: torch.rand(SHAPES_BATCH))
+    return Row("data: draw a batch of shapes", f"{count} × {channels}×{height}×{width}", timing,
+               "torch.rand of that size", SHAPES_BUDGET_MS)
 
 
 def _measure(case: Case, device: torch.device) -> Row:
@@ -71,14 +70,12 @@ def _measure(case: Case, device: torch.device) -> Row:
         epochs=1, batch_size=case.batch_size, train_size=case.train_size, val_size=case.batch_size,
         schedule="constant", warmup_steps=0, device=device.type)
     dataset = load_dataset(case.dataset, GraphSpec.of(case.graph), options=data_options(config))
-    engine, minimal = float("inf"), float("inf")
-    for _ in range(REPEATS):
-        minimal = min(minimal, minimal_loop(case.graph, config, dataset, device)[0])
-        engine = min(engine, engine_run(case.graph, config, dataset)[0])
+    timing = interleaved_figures(lambda: engine_run(case.graph, config, dataset)[0],
+                                 lambda: minimal_loop(case.graph, config, dataset, device)[0], REPEATS)
     samples = len(dataset.train)
-    size = f"{samples:,} samples, batch {case.batch_size}, {samples / engine * 1000:,.0f} samples/s"
-    return Row(f"train: {case.label} ({device.type})", size, engine, "minimal torch loop", minimal,
-               budget_ms=minimal / MIN_RATIO)
+    size = f"{samples:,} samples, batch {case.batch_size}, {samples / timing.ours_ms * 1000:,.0f} samples/s"
+    return Row(f"train: {case.label} ({device.type})", size, timing, "minimal torch loop",
+               budget_ms=timing.reference_ms / MIN_RATIO)
 
 
 def engine_run(graph: Graph, config: TrainConfig, dataset: Dataset) -> tuple[float, nn.Module]:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from bench.inference import UNIT, residual_graph, torch_reference
-from bench.timing import Row, table
+from bench.timing import Row, Timing, interleaved, sharing_a_reference, table
 
 
 def test_benchmark_graph_matches_its_torch_reference() -> None:
@@ -15,11 +15,31 @@ def test_benchmark_graph_matches_its_torch_reference() -> None:
     assert torch_reference(graph)() == (1, *analysis.nodes["Y"].output.shape)
 
 
-def test_table_reports_speed_up_and_budget() -> None:
-    text = table([Row("x", "10 nodes", 2.0, "ref", 8.0, 5.0), Row("y", "20 nodes", 4.0, "ref", 2.0, 3.0)])
+def test_table_reports_the_median_ratio_its_range_and_the_budget_on_the_median() -> None:
+    noisy = Timing((2.0, 2.0, 9.0, 2.0, 1.0), (8.0, 6.0, 9.0, 10.0, 8.0))  # one disturbed run of ours
+    slow = Timing((4.0,) * 5, (2.0,) * 5)
+    text = table([Row("x", "10 nodes", noisy, "ref", 5.0), Row("y", "20 nodes", slow, "ref", 3.0)])
     lines = text.splitlines()
-    assert "4.00x" in lines[2] and lines[2].rstrip().endswith("yes")
+    assert "4.00x" in lines[2] and "1.00–8.00" in lines[2] and lines[2].rstrip().endswith("yes")
+    assert lines[2].split()[3] == "2.00"  # our median, not the disturbed 9 ms nor the mean
     assert "0.50x" in lines[3] and lines[3].rstrip().endswith("NO")
+
+
+def test_interleaved_runs_both_sides_in_turns_flipping_the_order_each_round() -> None:
+    calls: list[str] = []
+    timing = interleaved(lambda: calls.append("ours"), lambda: calls.append("ref"), repeats=4,
+                         ours_setup=lambda: calls.append("setup"))
+    assert len(timing.ours) == len(timing.reference) == 4
+    timed = calls[3:]  # after one warm-up of each (ours with its setup first)
+    assert timed == ["setup", "ours", "ref", "ref", "setup", "ours", "setup", "ours", "ref", "ref", "setup", "ours"]
+
+
+def test_one_reference_serves_several_of_ours() -> None:
+    calls: list[str] = []
+    timings = sharing_a_reference(lambda: calls.append("ref"), {"a": (lambda: calls.append("a"), None),
+                                                                  "b": (lambda: calls.append("b"), None)}, 3)
+    assert calls.count("ref") == 1 + 3 and set(timings) == {"a", "b"}
+    assert timings["a"].reference == timings["b"].reference
 
 
 def test_training_benchmark_compares_like_with_like() -> None:

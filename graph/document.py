@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
 from graph.catalog import CHOICE, KINDS, TEXT, ParamError, ParamSpec
 from graph.expressions import ExpressionError, parse
 from graph.model import NAME_PATTERN, Bracket, Graph, GraphError
+from graph.names import graph_name_problem
 from graph.registry import canonical_type, layer_spec, suggest
 from graph.resolve import input_ports, output_ports
 from graph.values import describe
@@ -40,7 +42,7 @@ class Reader:
             return Graph()
         self._check_header(doc)
         self._unknown_keys(doc, TOP_KEYS, "")
-        graph = Graph(self._text(doc, "name", "", default="untitled") or "untitled")
+        graph = Graph(self._name(doc))
         graph.title = self._text(doc, "title", "")
         graph.source = self._text(doc, "source", "")
         graph.description = self._text(doc, "description", "", limit=10_000)
@@ -84,6 +86,19 @@ class Reader:
             self.defect(_join(path, key), f"must be a text of at most {limit:,} characters")
             return default
         return value
+
+    def _name(self, doc: dict[str, Any]) -> str:
+        """The graph's name (it becomes part of paths, e.g. the run folder's); "untitled" when absent or bad."""
+        name = doc.get("name", "untitled")
+        if name == "":
+            return "untitled"
+        problem = graph_name_problem(name)
+        if problem:
+            shown = json.dumps(name if len(name) <= 60 else name[:40] + "...") if isinstance(name, str) \
+                else describe(name)
+            self.defect("name", f"{problem} (got {shown})")  # json-escaped: no control character is printed
+            return "untitled"
+        return name
 
     def _object(self, obj: dict[str, Any], key: str, path: str) -> dict[str, Any]:
         value = obj.get(key, {})

@@ -18,6 +18,7 @@ import networkx as nx
 
 from graph.catalog import ParamSpec
 from graph.events import Events
+from graph.names import graph_name_problem
 from graph.registry import canonical_type
 
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -62,6 +63,9 @@ class Graph:
     depth `N`); `param_values` holds the values chosen for the top level."""
 
     def __init__(self, name: str = "untitled", blocks: dict[str, Graph] | None = None) -> None:
+        problem = graph_name_problem(name)  # a name ends up in paths (the run folder): never a path itself
+        if problem:
+            raise GraphError(f"a graph's name {problem}")
         self.name = name
         self.title = ""
         self.description = ""

@@ -12,10 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from graph import Bracket, Graph, GraphFileError, dumps, load_graph, loads, save_graph
+from graph import Bracket, Graph, GraphError, GraphFileError, dumps, load_graph, loads, save_graph
 from graph.catalog import ParamSpec
 from graph.fileformat import MAX_FILE_BYTES
 from graph.library import BLOCKS, TEMPLATES
+from graph.names import graph_name_problem
 
 TEMPLATE_FILES = sorted(TEMPLATES.glob("*.layerbook.json"))
 BLOCK_FILES = sorted(BLOCKS.glob("*.layerbook.json"))
@@ -137,7 +138,7 @@ LAYERS: list[tuple[str, st.SearchStrategy[dict[str, Any]]]] = [
 
 @st.composite
 def api_graphs(draw: st.DrawFn) -> Graph:
-    g = Graph(draw(st.text(min_size=1, max_size=30)))  # an empty name reads back as 'untitled'
+    g = Graph(draw(st.text(min_size=1, max_size=30).filter(lambda name: graph_name_problem(name) is None)))
     g.title = draw(st.text(max_size=40))
     names = [g.add("input", shape=tuple(draw(st.lists(st.integers(1, 64), min_size=1, max_size=3))))]
     for _ in range(draw(st.integers(0, 10))):
@@ -404,6 +405,34 @@ def test_duplicate_node_names_are_refused() -> None:
 def test_invalid_node_names_are_refused(name: Any) -> None:
     (defect,) = defects_of(json.dumps(document(nodes=[{"name": name, "type": "relu"}], edges=[])))
     assert defect.startswith("nodes[0].name: ") and "is not a valid node name" in defect
+
+
+@pytest.mark.parametrize(("name", "words"), [
+    ("/abs/path/x", "must not contain / or \\"), ("../../etc/x", "must not contain / or \\"),
+    ("..\\..\\x", "must not contain / or \\"), ("..", "must not contain '..'"), ("a..b", "must not contain '..'"),
+    ("line\nbreak", "U+000A"), ("tab\there", "U+0009"), ("bell\x07", "U+0007"),
+    ("evil\u202etxt.exe", "U+202E, right-to-left override"), ("x" * 65, "at most 64 characters"),
+    ("   ", "must not be empty"), (7, "must be a text"),
+])
+def test_a_graph_name_that_could_become_a_path_or_hide_text_is_refused(name: Any, words: str) -> None:
+    """The name becomes part of paths (train's run folder): it used to be written into /abs/path/x-<date>."""
+    (defect,) = defects_of(json.dumps(document(name=name)))
+    assert defect.startswith("name: ") and words in defect
+    assert "\n" not in defect  # the name is shown escaped: a newline in it cannot fake another line of output
+    with pytest.raises(GraphError, match="a graph's name"):
+        Graph(name)
+
+
+@pytest.mark.parametrize("name", ["lenet", "my net (v2)", "réseau-1.5", "x" * 64, "untitled"])
+def test_ordinary_graph_names_load(name: str) -> None:
+    assert loads(json.dumps(document(name=name))).name == name
+
+
+def test_every_template_and_library_name_follows_the_rule() -> None:
+    for path in TEMPLATE_FILES + BLOCK_FILES:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        assert graph_name_problem(doc["name"]) is None, path
+        assert all(graph_name_problem(block) is None for block in doc.get("blocks", {})), path
 
 
 @pytest.mark.parametrize(("edge", "expected"), [

@@ -78,3 +78,6 @@ class Dataset:
     classes: list[str] | None = None  # class names, for a confusion matrix
     vocabulary: list[str] | None = None  # token id → text, for generated text
     info: dict[str, object] = field(default_factory=dict)  # anything else worth showing (source path, sizes)
+    # What the user should know before training on it (one class only, spare output scores...): each a sentence
+    # printed by the command line and carried by the run's events and settings.
+    warnings: list[str] = field(default_factory=list)

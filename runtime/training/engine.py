@@ -122,7 +122,7 @@ class Trainer:
                 session.folder.begin(self.graph, session.settings(), self.position.step if self._resume else None)
         self._emit(Started(str(self.run_dir or ""), describe(session.device), session.dataset.description,
                            session.dataset.task, session.parameters, self.config.epochs, session.steps_per_epoch,
-                           self.position.step, session.world.size))
+                           self.position.step, session.world.size, tuple(session.dataset.warnings)))
 
     def _train(self) -> str:
         """Epochs from the current position; the state the run ends in."""

@@ -18,6 +18,7 @@ class Started:
     steps_per_epoch: int
     first_step: int  # above 0 when resuming
     world_size: int = 1
+    warnings: tuple[str, ...] = ()  # about the data, each a sentence (one class only, spare output scores...)
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,8 @@ class ProgressPrinter:
         processes = f" × {event.world_size} processes" if event.world_size > 1 else ""
         print(f"training on {event.device}{processes}: {event.parameters:,} parameters, {event.dataset} "
               f"({event.task}); run folder {event.run_dir}", file=self.stream)
+        for warning in event.warnings:
+            print(f"warning: {warning}", file=self.stream)
         if self.bar_enabled:
             tqdm.monitor_interval = 0  # no monitor thread: the bar is refreshed by the run's own reports
             self._bar = tqdm(total=event.epochs * event.steps_per_epoch, initial=event.first_step, unit="step",

@@ -48,7 +48,8 @@ class Session:
     def settings(self) -> dict[str, Any]:
         """What settings.json records: enough to repeat the run."""
         return {"graph": self.graph.name, "config": self.config.to_dict(), "dataset": self.dataset.description,
-                "task": self.dataset.task, "device": describe(self.device), "world_size": self.world.size,
+                "data_warnings": self.dataset.warnings, "task": self.dataset.task, "device": describe(self.device),
+                "world_size": self.world.size,
                 "parameters": self.parameters, "torch": torch.__version__, "python": platform.python_version()}
 
 

@@ -36,7 +36,11 @@ def train_command(options: dict[str, Any]) -> int:
         return EXIT_UNUSABLE
     with _stop_on_interrupt(trainer.control):
         outcome = trainer.run()
-    return EXIT_FAILED if isinstance(outcome, Failed) else EXIT_OK
+    if isinstance(outcome, Failed):
+        # Data that cannot be used, or a setting the device refuses, stops the run before it starts (no session,
+        # no run folder): unusable, like any other bad setting.
+        return EXIT_UNUSABLE if trainer.session is None and outcome.kind in ("data", "config") else EXIT_FAILED
+    return EXIT_OK
 
 
 def _trainer(options: dict[str, Any], changes: dict[str, Any], on_event: ProgressPrinter) -> Trainer:

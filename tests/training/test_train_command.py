@@ -55,8 +55,8 @@ def test_resume_continues_a_run_with_more_epochs(tmp_path: Path, capsys: pytest.
 @pytest.mark.parametrize("args, code, message", [
     ((), 2, "name a graph to train"),
     (("nosuch-template",), 2, "nosuch-template"),
-    (("lenet", "--data", "nosuch"), 1, "digits"),
-    (("lenet", "--data", "pytext"), 1, "'X' 1×28×28"),
+    (("lenet", "--data", "nosuch"), 2, "digits"),
+    (("lenet", "--data", "pytext"), 2, "'X' 1×28×28"),
     (("lenet", "--epochs", "0"), 2, "epochs must be a whole number of at least 1"),
     (("--resume", "/nonexistent/run"), 2, "no last.pt"),
 ])

@@ -20,7 +20,8 @@ __all__ = ["Batch", "DataError", "DataMismatch", "DataOptions", "Dataset", "Grap
 def load_dataset(source: str, spec: GraphSpec, *, seed: int = 0, options: DataOptions | None = None) -> Dataset:
     """A built-in dataset by name, or a .csv / .npz / .npy / .txt file or an image folder, fitted to `spec`.
     Raises DataError when the data cannot be read, DataMismatch when it does not fit the graph."""
-    return builder_for(source)(spec, seed, options or DataOptions())
+    options = options or DataOptions()
+    return builder_for(source, options)(spec, seed, options)
 
 
 def builtin_datasets() -> dict[str, str]:

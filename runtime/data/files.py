@@ -1,134 +1,208 @@
 """A user's arrays: an .npz with one array per input and output node, or an .npy of inputs to reconstruct.
 
-Files are read with allow_pickle=False: a data file must never execute code, so object arrays are refused.
+Each node's array is found by the node's name (X, Y), by x / y when the graph has one input / one trained output,
+or by the name given in the options: `features` names the input's array, `label` the output's (the command line's
+--features and --label, as for a CSV's columns). Files are read with allow_pickle=False: a data file must never
+execute code, so object arrays are refused; and an array is read only when a node needs it, so an unused one
+(class names, a pickled note) never stops a run.
 """
 
 from __future__ import annotations
 
 import zipfile
+import zlib
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from runtime.data.base import DataError, DataMismatch, Dataset
-from runtime.data.fit import is_reconstruction, shape_text, trained_outputs, value_task
+from runtime.data.fit import class_warnings, is_reconstruction, shape_text, trained_outputs, value_task
 from runtime.data.options import DataOptions
 from runtime.data.spec import GraphSpec, InputSpec, OutputSpec
 from runtime.data.splits import fixed_split, take
+from runtime.data.values import TEXT_KINDS, class_ids, class_names, floats, numbers, rows, token_ids
 
-READ_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile)
+# What numpy and zipfile raise for a damaged or foreign file (a bad header, a cut archive, corrupt deflate data).
+READ_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError)
+PICKLED = "Layerbook never loads pickled Python objects, because loading them can run code: save arrays of " \
+          "numbers (np.savez(path, x=..., y=...))"
+
+Where = Callable[[str], str]  # array name → how a message names it: "'y' in data.npz"
 
 
-def load_npz(path: Path) -> dict[str, np.ndarray]:
+def _read_error(what: str, exc: Exception) -> str:
+    if "allow_pickle" in str(exc):  # numpy's refusal of an object array or of a pickle
+        return f"{what} holds Python objects: {PICKLED}"
+    return f"cannot read {what}: {exc}"
+
+
+def _open(path: Path) -> np.ndarray | np.lib.npyio.NpzFile:
     try:
-        archive = np.load(path, allow_pickle=False)
-        if not isinstance(archive, np.lib.npyio.NpzFile):  # an .npy saved under an .npz name
-            raise DataError(f"'{path}' is not an .npz archive (np.savez writes one)")
-        with archive:
-            return {name: archive[name] for name in archive.files}
+        if path.stat().st_size == 0:
+            raise DataError(f"'{path}' is empty (0 bytes)")
+        return np.load(path, allow_pickle=False)
     except READ_ERRORS as exc:
-        raise DataError(f"cannot read '{path}' (arrays of numbers only, no pickled objects): {exc}") from None
+        if "pickled" in str(exc):  # neither a zip nor an .npy: numpy would have unpickled it
+            raise DataError(f"'{path}' is neither an .npz archive nor an .npy array (np.savez and np.save write "
+                            f"them); {PICKLED}") from None
+        raise DataError(_read_error(f"'{path}'", exc)) from None
+
+
+class NpzArrays(Mapping[str, np.ndarray]):
+    """The arrays of an .npz file by name, each read when first asked for, with errors naming the array."""
+
+    def __init__(self, path: Path) -> None:
+        archive = _open(path)
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise DataError(f"'{path}' is not an .npz archive but a single array (np.savez writes an .npz, np.save "
+                            f"an .npy)")
+        self.path, self._archive = path, archive
+        self._read: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._read:
+            try:
+                self._read[name] = self._archive[name]
+            except READ_ERRORS as exc:
+                raise DataError(_read_error(f"array '{name}' of '{self.path}'", exc)) from None
+        return self._read[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._archive.files)
+
+    def __len__(self) -> int:
+        return len(self._archive.files)
+
+    def close(self) -> None:
+        self._archive.close()
 
 
 def load_npy(path: Path) -> np.ndarray:
-    try:
-        array = np.load(path, allow_pickle=False)
-    except READ_ERRORS as exc:
-        raise DataError(f"cannot read '{path}' (an array of numbers only, no pickled objects): {exc}") from None
+    array = _open(path)
     if not isinstance(array, np.ndarray):
-        raise DataError(f"'{path}' holds no single array")
+        array.close()
+        raise DataError(f"'{path}' is an .npz archive, not a single array: name it .npz")
     return array
 
 
-def _pick(path: Path, arrays: dict[str, np.ndarray], node: str, aliases: tuple[str, ...]) -> np.ndarray | None:
-    for name in (node, *aliases):
-        if name in arrays:
-            return arrays[name]
-    return None
-
-
-def _as_input(path: Path, array: np.ndarray, inp: InputSpec) -> torch.Tensor:
-    if tuple(array.shape[1:]) != tuple(inp.shape):
-        raise DataMismatch(f"'{path.name}' gives input '{inp.name}' samples of shape {shape_text(array.shape[1:])} "
-                           f"but the input expects {shape_text(inp.shape)} (array shape (N, *input shape))")
-    if inp.dtype == "float":
-        return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
-    ids = _integers(path, array, f"input '{inp.name}'")
-    if inp.vocab is not None and ids.numel() and (ids.min() < 0 or ids.max() >= inp.vocab):
-        raise DataMismatch(f"'{path.name}' gives token ids {int(ids.min())}..{int(ids.max())} but input "
-                           f"'{inp.name}' takes 0..{inp.vocab - 1}")
-    return ids
-
-
-def _integers(path: Path, array: np.ndarray, what: str) -> torch.Tensor:
-    if not np.issubdtype(array.dtype, np.number) or (
-            not np.issubdtype(array.dtype, np.integer) and not np.all(np.mod(array, 1) == 0)):
-        raise DataMismatch(f"'{path.name}' gives {array.dtype} values for {what}, which takes integer ids")
-    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.int64))
-
-
-def _as_target(path: Path, array: np.ndarray, out: OutputSpec) -> torch.Tensor:
-    want = out.target_shape
+def _check_shape(where: str, array: np.ndarray, want: tuple[int, ...], node: str, need: str) -> None:
     if tuple(array.shape[1:]) != tuple(want):
-        raise DataMismatch(f"'{path.name}' gives output '{out.name}' targets of shape {shape_text(array.shape[1:])} "
-                           f"but {out.loss} on {shape_text(out.shape)} needs {shape_text(want)}")
+        whole = ", ".join(map(str, (len(array), *want)))
+        raise DataMismatch(f"{where} gives samples of shape {shape_text(array.shape[1:])}, but {node} needs "
+                           f"{need}: save it as an array of shape ({whole}{',' * (not want)}), one row per sample")
+
+
+def _as_input(where: str, array: np.ndarray, inp: InputSpec) -> torch.Tensor:
+    _check_shape(where, numbers(array, where), inp.shape, f"input '{inp.name}'", shape_text(inp.shape))
+    return floats(array, where) if inp.dtype == "float" else token_ids(array, where, inp)
+
+
+def _as_target(where: str, array: np.ndarray, out: OutputSpec) -> tuple[torch.Tensor, list[str] | None]:
+    """The targets of `out` and, for class labels given as text, the class names."""
+    by_name = out.loss == "cross-entropy" and len(out.shape) == 1 and rows(array, where).dtype.kind in TEXT_KINDS
+    need = "one class id per sample" if out.loss == "cross-entropy" and len(out.shape) == 1 \
+        else f"targets of shape {shape_text(out.target_shape)}"
+    _check_shape(where, array if by_name else numbers(array, where), out.target_shape,
+                 f"output '{out.name}' ({out.loss}, {shape_text(out.shape)})", need)
+    if by_name:
+        return class_names(array, where, out)
     if out.loss != "cross-entropy":
-        return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
-    labels = _integers(path, array, f"output '{out.name}'")
-    if labels.numel() and (labels.min() < 0 or labels.max() >= out.shape[-1]):
-        raise DataMismatch(f"'{path.name}' has class ids {int(labels.min())}..{int(labels.max())} but output "
-                           f"'{out.name}' gives {out.shape[-1]} scores")
-    return labels
+        return floats(array, where), None
+    return class_ids(array, where, out), None
 
 
-def _targets(path: Path, arrays: dict[str, np.ndarray], spec: GraphSpec,
-             inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    outputs = trained_outputs(spec, path.name)
-    taken = {i.name for i in spec.inputs}
-    aliases = tuple(a for a in ("y", "Y") if a not in taken) if len(outputs) == 1 else ()
-    targets = {}
-    for out in outputs:
-        array = _pick(path, arrays, out.name, aliases)
-        if array is not None:
-            targets[out.name] = _as_target(path, array, out)
-            continue
-        source = next((i for i in spec.inputs if is_reconstruction(out, i)), None)
-        if source is None:
-            names = ", ".join(arrays) or "none"
-            raise DataMismatch(f"'{path.name}' has no array '{out.name}'{' (or y)' if aliases else ''} for output "
-                               f"'{out.name}' ({out.loss}, {shape_text(out.shape)}); its arrays: {names}")
-        targets[out.name] = inputs[source.name]  # reconstruction: the clean input is the target
-    return targets
+def _chosen(path: Path, arrays: Mapping[str, np.ndarray], names: list[str] | None, option: str,
+            nodes: tuple[InputSpec, ...] | list[OutputSpec], kind: str) -> str | None:
+    """The array that the `features` (input) or `label` (output) option names, if it names one."""
+    if names is None:
+        return None
+    if len(nodes) != 1:
+        raise DataError(f"{option} names the array of the graph's one {kind}, but it has {len(nodes)} "
+                        f"({', '.join(n.name for n in nodes)}): name the arrays of '{path.name}' after them instead")
+    if len(names) != 1:
+        raise DataError(f"{option} names one array of '{path.name}' (the {kind}'s), not {len(names)}: "
+                        f"{', '.join(names)}")
+    if names[0] not in arrays:
+        raise DataError(f"'{path.name}' has no array '{names[0]}' ({option}); its arrays: "
+                        f"{', '.join(arrays) or 'none'}")
+    return names[0]
 
 
-def build_arrays(path: Path, spec: GraphSpec, arrays: dict[str, np.ndarray], options: DataOptions) -> Dataset:
-    if not spec.inputs:
-        raise DataMismatch(f"'{path.name}': the graph has no input")
+def _listed(arrays: Mapping[str, np.ndarray]) -> str:
+    if not arrays:
+        return "none"
+    return f"{', '.join(arrays)} (--features and --label choose the input's and the output's arrays by name)"
+
+
+def _find(arrays: Mapping[str, np.ndarray], node: str, aliases: tuple[str, ...]) -> str | None:
+    return next((name for name in (node, *aliases) if name in arrays), None)
+
+
+def _inputs(path: Path, spec: GraphSpec, arrays: Mapping[str, np.ndarray], options: DataOptions,
+            where: Where) -> dict[str, torch.Tensor]:
+    chosen = _chosen(path, arrays, options.features, "--features", spec.inputs, "input")
     taken = {o.name for o in spec.outputs}
     aliases = tuple(a for a in ("x", "X") if a not in taken) if len(spec.inputs) == 1 else ()
     inputs = {}
     for inp in spec.inputs:
-        array = _pick(path, arrays, inp.name, aliases)
-        if array is None:
+        name = chosen or _find(arrays, inp.name, aliases)
+        if name is None:
             raise DataMismatch(f"'{path.name}' has no array '{inp.name}' for input '{inp.name}' "
-                               f"{shape_text(inp.shape)}; its arrays: {', '.join(arrays) or 'none'}")
-        inputs[inp.name] = _as_input(path, array, inp)
-    targets = _targets(path, arrays, spec, inputs)
+                               f"{shape_text(inp.shape)}; its arrays: {_listed(arrays)}")
+        inputs[inp.name] = _as_input(where(name), arrays[name], inp)
+    return inputs
+
+
+def _targets(path: Path, spec: GraphSpec, arrays: Mapping[str, np.ndarray], options: DataOptions, where: Where,
+             inputs: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], list[str] | None, list[str]]:
+    """The targets by output name, the class names (labels given as text) and the warnings about the labels."""
+    outputs = trained_outputs(spec, path.name)
+    chosen = _chosen(path, arrays, None if options.label is None else [options.label], "--label", outputs,
+                     "trained output")
+    taken = {i.name for i in spec.inputs}
+    aliases = tuple(a for a in ("y", "Y") if a not in taken) if len(outputs) == 1 else ()
+    targets, names, warnings = {}, None, []
+    for out in outputs:
+        name = chosen or _find(arrays, out.name, aliases)
+        if name is not None:
+            targets[out.name], named = _as_target(where(name), arrays[name], out)
+            names = names or named
+            if out.loss == "cross-entropy" and len(out.shape) == 1:
+                warnings += class_warnings(f"{path.name} (array '{name}')", out, targets[out.name], named)
+            continue
+        source = next((i for i in spec.inputs if is_reconstruction(out, i)), None)
+        if source is None:
+            raise DataMismatch(f"'{path.name}' has no array '{out.name}'{' (or y)' if aliases else ''} for output "
+                               f"'{out.name}' ({out.loss}, {shape_text(out.shape)}); its arrays: {_listed(arrays)}")
+        targets[out.name] = inputs[source.name]  # reconstruction: the clean input is the target
+    return targets, names, warnings
+
+
+def build_arrays(path: Path, spec: GraphSpec, arrays: Mapping[str, np.ndarray], options: DataOptions,
+                 where: Where | None = None) -> Dataset:
+    if not spec.inputs:
+        raise DataMismatch(f"'{path.name}': the graph has no input")
+    where = where or (lambda name: f"'{name}' in {path.name}")
+    inputs = _inputs(path, spec, arrays, options, where)
+    targets, names, warnings = _targets(path, spec, arrays, options, where, inputs)
     counts = {len(t) for t in (*inputs.values(), *targets.values())}
     if len(counts) != 1:
         raise DataMismatch(f"'{path.name}' arrays disagree on the number of samples: {sorted(counts)}")
     train, val = fixed_split(counts.pop(), options, f"'{path.name}'")
     scored = [o for o in spec.outputs if o.loss == "cross-entropy" and len(o.shape) == 1]
-    classes = [str(c) for c in range(scored[0].shape[0])] if scored else None
+    classes = names or ([str(c) for c in range(scored[0].shape[0])] if scored else None)
     description = f"{len(train) + len(val):,} samples from {path.name}"
     return Dataset(path.name, description, value_task(spec), take(inputs, targets, train),
                    take(inputs, targets, val), classes=classes,
-                   info={"source": str(path), "train": len(train), "val": len(val)})
+                   info={"source": str(path), "train": len(train), "val": len(val)}, warnings=warnings)
 
 
 def build_npz(path: Path, spec: GraphSpec, seed: int, options: DataOptions) -> Dataset:
-    return build_arrays(path, spec, load_npz(path), options)
+    with closing(NpzArrays(path)) as arrays:
+        return build_arrays(path, spec, arrays, options)
 
 
 def build_npy(path: Path, spec: GraphSpec, seed: int, options: DataOptions) -> Dataset:
@@ -139,4 +213,4 @@ def build_npy(path: Path, spec: GraphSpec, seed: int, options: DataOptions) -> D
         raise DataMismatch(f"'{path.name}' holds inputs only, enough to train reconstruction (mse/l1 outputs "
                            f"shaped like the input), but output '{out.name}' is {out.loss} "
                            f"{shape_text(out.shape)}; save an .npz with the inputs and the labels (x=..., y=...)")
-    return build_arrays(path, spec, {spec.inputs[0].name: load_npy(path)}, options)
+    return build_arrays(path, spec, {spec.inputs[0].name: load_npy(path)}, options, lambda _: f"'{path.name}'")

@@ -41,31 +41,59 @@ def is_reconstruction(out: OutputSpec, inp: InputSpec) -> bool:
     return out.loss in VALUE_LOSSES and tuple(out.shape) == tuple(inp.shape) and inp.dtype == "float"
 
 
-def check_labelled(spec: GraphSpec, dataset: str, inp: InputSpec, n_classes: int) -> tuple[str, str | None]:
-    """Checks that every output can learn from (input, class label) samples: the task and a note to show."""
-    task, notes = None, []
+def check_labelled(spec: GraphSpec, dataset: str, inp: InputSpec, n_classes: int) -> tuple[str, list[str]]:
+    """Checks that every output can learn from (input, class label) samples: the task and the warnings to show."""
+    task, warnings = None, []
     for out in trained_outputs(spec, dataset):
         if is_reconstruction(out, inp):
             task = task or "reconstruction"
             continue
         if out.loss not in ("cross-entropy", "bce") or len(out.shape) != 1:
             raise DataMismatch(f"dataset '{dataset}' gives {n_classes} classes, but output '{out.name}' "
-                               f"({out.loss}, {shape_text(out.shape)}) neither scores classes (C) nor "
-                               f"reconstructs input '{inp.name}' {shape_text(inp.shape)}")
-        notes.append(_class_note(dataset, out, n_classes))
+                               f"({out.loss}, {shape_text(out.shape)}) neither scores them (cross-entropy or bce "
+                               f"with shape {n_classes}) nor reconstructs input '{inp.name}' (mse or l1 with "
+                               f"shape {shape_text(inp.shape)})")
+        if out.shape[-1] < n_classes:
+            raise DataMismatch(f"dataset '{dataset}' has {n_classes} classes but output '{out.name}' gives "
+                               f"{out.shape[-1]} scores")
+        warnings += spare_scores(f"dataset '{dataset}'", out, n_classes)
         task = task or "classification"
-    note = "; ".join(n for n in notes if n) or None
-    return task or "classification", note
+    return task or "classification", warnings
 
 
-def _class_note(dataset: str, out: OutputSpec, n_classes: int) -> str | None:
-    given = out.shape[-1]
-    if given < n_classes:
-        raise DataMismatch(f"dataset '{dataset}' has {n_classes} classes but output '{out.name}' gives "
-                           f"{given} scores")
-    if given > n_classes:  # labels still fit: the spare scores are simply never the answer
-        return f"output '{out.name}' gives {given} scores for {n_classes} classes; the extra ones stay unused"
-    return None
+def spare_scores(source: str, out: OutputSpec, n_classes: int) -> list[str]:
+    """A warning when an output scores more classes than the data has (allowed: the spare ones are never the
+    answer, but the user probably meant the output to match)."""
+    spare = out.shape[-1] - n_classes
+    if spare <= 0:
+        return []
+    return [f"output '{out.name}' scores {out.shape[-1]} classes but {source} has {n_classes}: the {spare} extra "
+            f"score{'s are' if spare > 1 else ' is'} never the answer"]
+
+
+def class_warnings(source: str, out: OutputSpec, labels: torch.Tensor, names: list[str] | None = None) -> list[str]:
+    """Warnings for class labels that cannot teach the whole output: one class only (a model learns to give
+    that answer whatever the input), more scores than named classes, classes without a single sample."""
+    known = len(names) if names is not None else out.shape[-1]
+    counts = torch.bincount(labels.reshape(-1), minlength=known)[:known].tolist()
+    shown = [repr(name) for name in names] if names is not None else [str(i) for i in range(known)]
+    present = [i for i, n in enumerate(counts) if n]
+    if len(present) == 1:
+        return [f"every label in {source} is class {shown[present[0]]}: output '{out.name}' scores "
+                f"{out.shape[-1]} classes, and a model trained on one class learns to give that answer whatever "
+                f"the input"]
+    warnings = spare_scores(source, out, known) if names is not None else []
+    absent = [shown[i] for i, n in enumerate(counts) if not n]
+    if absent:
+        listed = ", ".join(absent[:10]) + (", ..." if len(absent) > 10 else "")
+        warnings.append(f"{source} has no sample of class{'es' * (len(absent) > 1)} {listed} (of the "
+                        f"{out.shape[-1]} classes of output '{out.name}'): the model never learns to give "
+                        f"{_those(len(absent))}")
+    return warnings
+
+
+def _those(count: int) -> str:
+    return "those answers" if count > 1 else "that answer"
 
 
 def labelled_targets(spec: GraphSpec, inp: InputSpec, x: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:

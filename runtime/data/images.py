@@ -66,7 +66,7 @@ def build_digits(spec: GraphSpec, seed: int, options: DataOptions, native: bool 
     name = "digits8" if native else "digits"
     inp = one_float_input(spec, name)
     geometry = image_geometry(inp, name, (1, 8, 8) if native else (1, 28, 28), channels=(1,), native=native)
-    task, note = check_labelled(spec, name, inp, 10)
+    task, warnings = check_labelled(spec, name, inp, 10)
     images, labels = digit_arrays()
     x = geometry.to_input(render(images, geometry.height, geometry.width))
     targets = labelled_targets(spec, inp, x, labels)
@@ -76,8 +76,6 @@ def build_digits(spec: GraphSpec, seed: int, options: DataOptions, native: bool 
         x = standardised(x)
         description += ", standardised"
     info: dict[str, object] = {"source": "scikit-learn digits", "train": len(train), "val": len(val)}
-    if note:
-        info["note"] = note
     return Dataset(name, description, task,
                    take({inp.name: x}, targets, train), take({inp.name: x}, targets, val),
-                   classes=DIGIT_CLASSES, info=info)
+                   classes=DIGIT_CLASSES, info=info, warnings=warnings)

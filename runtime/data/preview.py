@@ -22,6 +22,7 @@ class Preview:
     rows: list[list[float]] = field(default_factory=list)
     text: str = ""
     error: str = ""
+    warnings: list[str] = field(default_factory=list)  # the dataset's: what to know before training on it
 
 
 def preview(source: str, spec: GraphSpec, count: int = 16, options: DataOptions | None = None) -> Preview:
@@ -32,7 +33,7 @@ def preview(source: str, spec: GraphSpec, count: int = 16, options: DataOptions 
         return Preview("error", error=str(error))
     x = next(iter(inputs.values()))
     labels = _labels(dataset.classes, next(iter(targets.values()), None))
-    shown = Preview("tokens", dataset.description, dataset.task, labels=labels)
+    shown = Preview("tokens", dataset.description, dataset.task, labels=labels, warnings=list(dataset.warnings))
     if x.is_floating_point() and x.dim() == 4 and x.shape[1] in (1, 3):
         shown.kind, shown.images = "images", [_picture(image) for image in x]
     elif x.is_floating_point():

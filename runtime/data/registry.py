@@ -40,19 +40,46 @@ FILE_KINDS: dict[str, FileBuilder] = {".csv": build_csv, ".npz": build_npz, ".np
                                       ".txt": build_text_file}
 
 
-def builder_for(source: str) -> Builder:
-    """The builder of a built-in name or of a file / folder path."""
+# The kinds of file whose columns (CSV) or arrays (.npz) the `features` and `label` options choose.
+CHOOSABLE = (".csv", ".npz")
+OTHER_KINDS = {".npy": "a single array of inputs", ".txt": "a text file, whose next characters are the labels"}
+
+
+def builder_for(source: str, options: DataOptions | None = None) -> Builder:
+    """The builder of a built-in name or of a file / folder path; refuses `features` and `label` options that
+    the source has nothing to choose with (they would be ignored, and the user would train on other data than
+    they meant)."""
     if source in BUILTINS:
+        _no_choice(options, f"'{source}' is a built-in dataset, which brings its own labels")
         return BUILTINS[source][1]
     path = Path(source).expanduser()
     if not path.exists():
+        if path.is_symlink():
+            raise DataError(f"'{source}' is a symbolic link to nothing: its target does not exist, or the links loop")
         if path.suffix.lower() in FILE_KINDS or "/" in source or "\\" in source:
             raise DataError(f"no such file or folder: '{source}'")
         raise DataError(f"unknown dataset '{source}': use one of {', '.join(BUILTINS)} "
                         f"or a path to a .csv, .npz, .npy, .txt file or an image folder")
     if path.is_dir():
+        _no_choice(options, f"'{source}' is an image folder, whose sub-folders are the classes")
         return partial(build_folder, path)
-    kind = FILE_KINDS.get(path.suffix.lower())
+    suffix = path.suffix.lower()
+    kind = FILE_KINDS.get(suffix)
     if kind is None:
         raise DataError(f"'{source}' is not a dataset: use a .csv, .npz, .npy, .txt file or an image folder")
+    if not path.is_file():  # a named pipe or a device would block the read or never end it
+        raise DataError(f"'{source}' is not a regular file")
+    if suffix not in CHOOSABLE:
+        _no_choice(options, f"'{source}' is {OTHER_KINDS[suffix]}")
     return partial(kind, path)
+
+
+def _no_choice(options: DataOptions | None, what: str) -> None:
+    if options is None:
+        return
+    given = [] if options.label is None else [f"--label {options.label}"]
+    if options.features is not None:
+        given.append(f"--features {','.join(options.features)}")
+    if given:
+        raise DataError(f"{' and '.join(given)}: these choose the columns of a CSV file or the arrays of an .npz "
+                        f"file, but {what}; leave {'them' if len(given) > 1 else 'it'} out")

@@ -36,8 +36,10 @@ def _check_seq2seq(spec: GraphSpec, name: str) -> tuple[InputSpec, InputSpec, Ou
         raise DataMismatch(f"dataset '{name}' makes targets as long as the source, but input '{src.name}' is "
                            f"{shape_text(src.shape)} and input '{dec.name}' is {shape_text(dec.shape)}")
     if out.loss != "cross-entropy" or len(out.shape) != 2 or out.shape[0] != src.shape[0]:
-        raise DataMismatch(f"dataset '{name}' needs output '{out.name}' to be cross-entropy with shape "
-                           f"{src.shape[0]}×V, not {out.loss} {shape_text(out.shape)}")
+        tokens = min((v for v in (src.vocab, dec.vocab) if v is not None), default=None)
+        scores = f"{src.shape[0]}×{tokens}" if tokens is not None else f"{src.shape[0]}×(number of token ids)"
+        raise DataMismatch(f"dataset '{name}' needs output '{out.name}' to be cross-entropy with shape {scores} "
+                           f"(a score per token id at each position), not {out.loss} {shape_text(out.shape)}")
     vocab = min(v for v in (src.vocab, dec.vocab, out.shape[1]) if v is not None)
     if vocab < 3:
         raise DataMismatch(f"dataset '{name}' needs at least 3 token ids (start + 2 symbols); the graph takes {vocab}")
@@ -89,8 +91,8 @@ def build_majority(spec: GraphSpec, seed: int, options: DataOptions) -> Dataset:
     (inp,) = _int_inputs(spec, "majority", 1, "one int input of T token ids")
     out = trained_outputs(spec, "majority")[0]
     if out.loss != "cross-entropy" or len(out.shape) != 1 or out.shape[0] < 2:
-        raise DataMismatch(f"dataset 'majority' needs output '{out.name}' to score C ≥ 2 classes (cross-entropy, "
-                           f"shape C), not {out.loss} {shape_text(out.shape)}")
+        raise DataMismatch(f"dataset 'majority' needs output '{out.name}' to score 2 classes or more (cross-entropy "
+                           f"with a shape of one number, the classes), not {out.loss} {shape_text(out.shape)}")
     classes = out.shape[0]
     vocab = inp.vocab or classes
     if vocab < classes:

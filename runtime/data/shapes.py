@@ -130,12 +130,10 @@ def build_shapes(spec: GraphSpec, seed: int, options: DataOptions) -> Dataset:
     """`shapes`: training content from `seed`, validation from a fixed seed (the same set on every run)."""
     inp = one_float_input(spec, "shapes")
     geometry = image_geometry(inp, "shapes", (3, 64, 64))
-    task, note = check_labelled(spec, "shapes", inp, len(SHAPE_CLASSES))
+    task, warnings = check_labelled(spec, "shapes", inp, len(SHAPE_CLASSES))
     n_train, n_val = sizes(options, 4000, 1000)
     c, h, w = geometry.image_shape
     info: dict[str, object] = {"train": n_train, "val": n_val, "rendered": f"{c}×{h}×{w}"}
-    if note:
-        info["note"] = note
     return Dataset("shapes", f"generated coloured shapes, {c}×{h}×{w}, {len(SHAPE_CLASSES)} classes", task,
                    ShapesSplit(spec, inp, geometry, n_train, seed), ShapesSplit(spec, inp, geometry, n_val, SPLIT_SEED),
-                   classes=list(SHAPE_CLASSES), info=info)
+                   classes=list(SHAPE_CLASSES), info=info, warnings=warnings)

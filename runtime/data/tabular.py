@@ -58,8 +58,9 @@ def _shuffled(points: torch.Tensor, labels: torch.Tensor, g: torch.Generator) ->
 def _point_input(spec: GraphSpec, name: str, features: int | None) -> InputSpec:
     inp = one_float_input(spec, name)
     if len(inp.shape) != 1 or (features is not None and inp.shape[0] != features):
-        want = features if features is not None else "F"
-        raise DataMismatch(f"dataset '{name}' gives {want} features but input '{inp.name}' expects "
+        # blobs takes as many features as the input has, but always as a vector
+        gives = f"{features} features" if features is not None else "a vector of features (as many as the input has)"
+        raise DataMismatch(f"dataset '{name}' gives {gives} but input '{inp.name}' expects "
                            f"{shape_text(inp.shape)}")
     return inp
 
@@ -68,8 +69,8 @@ def _classes_wanted(spec: GraphSpec, name: str, least: int) -> int:
     """The number of classes the (first) classifying output asks for."""
     scored = [o for o in spec.outputs if o.loss in ("cross-entropy", "bce") and len(o.shape) == 1]
     if not scored:
-        raise DataMismatch(f"dataset '{name}' is a classification set, but no output scores classes "
-                           f"(cross-entropy with shape (C))")
+        raise DataMismatch(f"dataset '{name}' is a classification set, but no output scores classes (a "
+                           f"cross-entropy or bce output of shape {least} or more, one score per class)")
     classes = scored[0].shape[0]
     if classes < least:
         raise DataMismatch(f"dataset '{name}' needs at least {least} classes but output '{scored[0].name}' gives "
@@ -88,7 +89,7 @@ def build_points(name: str, spec: GraphSpec, seed: int, options: DataOptions) ->
     inp = _point_input(spec, name, None if name == "blobs" else 2)
     classes = 2 if name == "moons" else _classes_wanted(spec, name, 2)
     maker = _maker(name, inp.shape[0], classes)
-    task, note = check_labelled(spec, name, inp, classes)
+    task, warnings = check_labelled(spec, name, inp, classes)
     n_train, n_val = sizes(options, 2000, 500)
     splits = []
     for n, s in ((n_train, seed), (n_val, SPLIT_SEED + 1)):
@@ -96,10 +97,8 @@ def build_points(name: str, spec: GraphSpec, seed: int, options: DataOptions) ->
         x, y = _shuffled(*maker(n, g), g)
         splits.append(take({inp.name: x}, labelled_targets(spec, inp, x, y), torch.arange(n)))
     info: dict[str, object] = {"train": n_train, "val": n_val}
-    if note:
-        info["note"] = note
     description = {"moons": "two interleaving half circles, 2 features, 2 classes",
                    "spirals": f"{classes} interleaved spirals, 2 features, {classes} classes",
                    "blobs": f"Gaussian clusters, {inp.shape[0]} features, {classes} classes"}[name]
     return Dataset(name, description, task, splits[0], splits[1], classes=[str(c) for c in range(classes)],
-                   info=info)
+                   info=info, warnings=warnings)

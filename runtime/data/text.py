@@ -80,8 +80,8 @@ class WindowSplit:
 def check_text(spec: GraphSpec, name: str, symbols: int) -> tuple[InputSpec, OutputSpec]:
     """One int input (T,) whose vocabulary holds the symbols, one cross-entropy output (T, V)."""
     if len(spec.inputs) != 1 or spec.inputs[0].dtype != "int" or len(spec.inputs[0].shape) != 1:
-        raise DataMismatch(f"dataset '{name}' feeds one int input of T token ids, but the graph has "
-                           f"{spec.describe_inputs() or 'no input'}")
+        raise DataMismatch(f"dataset '{name}' feeds one int input holding a sequence of token ids, but the graph "
+                           f"has {spec.describe_inputs() or 'no input'}")
     inp = spec.inputs[0]
     if inp.vocab is not None and inp.vocab < symbols:
         raise DataMismatch(f"dataset '{name}' has {symbols} symbols but input '{inp.name}' takes a vocabulary of "
@@ -129,14 +129,29 @@ def build_pytext(spec: GraphSpec, seed: int, options: DataOptions) -> Dataset:
     return text_dataset("pytext", python_corpus(), PRINTABLE, spec, options, "Python standard library source")
 
 
-def build_text_file(path: Path, spec: GraphSpec, seed: int, options: DataOptions) -> Dataset:
-    """A user's text file; its vocabulary is its sorted distinct characters."""
+def read_text(path: Path) -> str:
+    """The text of a UTF-8 file (a byte-order mark dropped; UTF-16 with its mark, as Windows writes it, read as
+    such), newlines as "\\n". A binary file is refused: its bytes would make a vocabulary of noise."""
     try:
-        text = path.read_text(encoding="utf-8").replace("\r\n", "\n")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"cannot read '{path}' as UTF-8 text: {exc}") from exc
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"cannot read '{path}': {exc.strerror or exc}") from None
+    encoding = "utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+    try:
+        text = raw.decode(encoding).replace("\r\n", "\n")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"'{path}' is not {exc.encoding.upper()} text (byte 0x{raw[exc.start]:02x} at offset "
+                        f"{exc.start} cannot be decoded): save it as UTF-8 text") from None
     if not text:
         raise DataError(f"'{path}' is empty")
+    if "\x00" in text:
+        raise DataError(f"'{path}' holds NUL characters (at offset {text.index(chr(0))}): a binary file, not text")
+    return text
+
+
+def build_text_file(path: Path, spec: GraphSpec, seed: int, options: DataOptions) -> Dataset:
+    """A user's text file; its vocabulary is its sorted distinct characters."""
+    text = read_text(path)
     # Code points sorted by np.unique: the ids follow the sorted distinct characters, no Python loop per char.
     points, ids = np.unique(np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32), return_inverse=True)
     vocabulary = [chr(p) for p in points]

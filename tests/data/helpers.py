@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import torch
 
 from runtime.data import Dataset, GraphSpec, Split
@@ -29,3 +32,15 @@ def everything(split: Split, batch_size: int = 10_000) -> tuple[dict[str, torch.
 
 def first(dataset: Dataset, n: int = 8) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     return next(dataset.train.batches(torch.arange(n), n, CPU))
+
+
+def write_classifier(path: Path, features: int, classes: int) -> str:
+    """A graph file of one fully connected layer: `features` inputs → `classes` scores (cross-entropy)."""
+    graph = {"format": "layerbook", "version": 1, "name": path.name.split(".")[0],
+             "nodes": [{"name": "X", "type": "input", "params": {"shape": [features]}, "position": [0, 0]},
+                       {"name": "fc", "type": "fully-conn", "params": {"out_features": classes},
+                        "position": [0, -80]},
+                       {"name": "Y", "type": "output", "position": [0, -160]}],
+             "edges": [{"from": "X", "to": "fc"}, {"from": "fc", "to": "Y"}]}
+    path.write_text(json.dumps(graph), encoding="utf-8")
+    return str(path)

@@ -22,7 +22,8 @@ def test_csv_classification_round_trip(tmp_path: Path) -> None:
     rows = ["a,b,kind"] + [f"{i},{i * 2},{'cat' if i % 3 else 'dog'}" for i in range(50)]
     data = load_dataset(write_csv(tmp_path / "pets.csv", rows), classifier((2,), 3))
     assert data.task == "classification" and data.classes == ["cat", "dog"]
-    assert data.info["note"] == "output 'Y' gives 3 scores for 2 classes"
+    assert data.warnings == ["output 'Y' scores 3 classes but pets.csv (column 'kind') has 2: the 1 extra score "
+                             "is never the answer"]
     assert (len(data.train), len(data.val)) == (40, 10)
     x = torch.cat([everything(data.train)[0]["X"], everything(data.val)[0]["X"]])
     y = torch.cat([everything(data.train)[1]["Y"], everything(data.val)[1]["Y"]])
@@ -48,7 +49,7 @@ def test_csv_errors_name_the_cause(tmp_path: Path) -> None:
     with pytest.raises(DataMismatch, match=r"'bad.csv' gives 2 features but input 'X' expects 5"):
         load_dataset(bad, classifier((5,), 2))
     many = write_csv(tmp_path / "many.csv", ["a,c"] + [f"{i},{i}" for i in range(10)])
-    with pytest.raises(DataMismatch, match=r"'many.csv' has 10 classes but output 'Y' gives 3 scores"):
+    with pytest.raises(DataMismatch, match=r"column 'c' of many.csv has 10 distinct labels but output 'Y' scores 3"):
         load_dataset(many, classifier((1,), 3))
     with pytest.raises(DataError, match=r"no column 'zzz'"):
         load_dataset(many, classifier((1,), 10), options=DataOptions(label="zzz"))
@@ -74,27 +75,29 @@ def test_npz_two_int_inputs(tmp_path: Path) -> None:
     graph = spec([("X", (12,), "int", 16), ("Y", (12,), "int", 16)], [("P", (12, 16), "cross-entropy")])
     data = load_dataset(str(tmp_path / "s2s.npz"), graph)
     assert data.task == "seq2seq"
-    with pytest.raises(DataMismatch, match=r"token ids 1..15 but input 'X' takes 0..7"):
+    with pytest.raises(DataMismatch, match=r"'X' in s2s.npz holds token ids up to 15, but input 'X' takes 8 token "
+                                           r"ids \(0..7\): raise its vocabulary to 16"):
         load_dataset(str(tmp_path / "s2s.npz"), spec([("X", (12,), "int", 8), ("Y", (12,), "int", 16)],
                                                      [("P", (12, 16), "cross-entropy")]))
 
 
 def test_npz_mismatches_and_object_arrays(tmp_path: Path) -> None:
     np.savez(tmp_path / "d.npz", x=np.zeros((10, 3)), y=np.zeros(10, dtype=int))
-    with pytest.raises(DataMismatch, match=r"'d.npz' gives input 'X' samples of shape 3 but the input expects 4"):
+    with pytest.raises(DataMismatch, match=r"'x' in d.npz gives samples of shape 3, but input 'X' needs 4: save it "
+                                           r"as an array of shape \(10, 4\)"):
         load_dataset(str(tmp_path / "d.npz"), classifier((4,), 2))
     np.savez(tmp_path / "nolabel.npz", x=np.zeros((10, 3)))
     with pytest.raises(DataMismatch, match=r"no array 'Y' \(or y\) for output 'Y'"):
         load_dataset(str(tmp_path / "nolabel.npz"), classifier((3,), 2))
     np.savez(tmp_path / "obj.npz", x=np.array([{"a": 1}, None], dtype=object), y=np.zeros(2))
-    with pytest.raises(DataError, match=r"cannot read .*obj.npz"):
+    with pytest.raises(DataError, match=r"array 'x' of '.*obj.npz' holds Python objects: Layerbook never loads"):
         load_dataset(str(tmp_path / "obj.npz"), classifier((3,), 2))
     np.save(tmp_path / "plain.npy", np.zeros((4, 3)))
     (tmp_path / "plain.npy").rename(tmp_path / "plain.npz")
     with pytest.raises(DataError, match=r"'.*plain.npz' is not an .npz archive"):
         load_dataset(str(tmp_path / "plain.npz"), classifier((3,), 2))
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
-    with pytest.raises(DataError, match=r"cannot read"):
+    with pytest.raises(DataError, match=r"'.*junk.npz' is neither an .npz archive nor an .npy array"):
         load_dataset(str(tmp_path / "junk.npz"), classifier((3,), 2))
 
 

@@ -140,7 +140,8 @@ def test_vision_transformer_inputs_get_patches_of_the_rendered_image() -> None:
     images, _ = first(plain)
     assert x["X"].shape == (8, 16, 192)
     assert torch.equal(x["X"], patchify(images["X"], 8))
-    assert "10 scores for 6 classes" in str(data.info["note"])
+    assert data.warnings == ["output 'Y' scores 10 classes but dataset 'shapes' has 6: the 4 extra scores are "
+                             "never the answer"]
 
 
 def test_shapes_with_too_few_scores_and_several_inputs_are_refused() -> None:

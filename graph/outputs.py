@@ -1,0 +1,88 @@
+"""Where a file the user names may be written: one rule for every writer (`export`, `code`, `render`,
+`screenshot` and the application's exports), checked before any work is done.
+
+A missing folder is refused, never created: a typo in a path (`/nonexistent/dir/x.onnx`) would otherwise plant
+folders at the root. So is a folder in place of the file, a folder that cannot be written to, a read-only file, a
+file name without the writer's extension (which keeps an ONNX file from landing on a `.py` or a graph file), and
+the file being read itself (the graph, or the checkpoint being exported).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+
+class OutputError(ValueError):
+    """A file that cannot or must not be written; the message names it and says why."""
+
+
+def check_output(path: str | os.PathLike[str], suffixes: Sequence[str], *,
+                 source: str | os.PathLike[str] | None = None) -> Path:
+    """`path` as a Path when a file with one of `suffixes` may be written there (in place of `source`, the file
+    being read, never); an OutputError saying why not otherwise."""
+    text = os.fspath(path)
+    reason = _refusal(Path(text), text, suffixes, source)
+    if reason:
+        raise OutputError(f"cannot write '{text}': {reason}")
+    return Path(text)
+
+
+@contextmanager
+def replacing(target: Path) -> Iterator[Path]:
+    """A temporary file beside `target` to write, renamed over `target` when the block ends, removed when it
+    raises: a failed or interrupted write leaves what was there, and no half-written file."""
+    temporary = temporary_beside(target)
+    try:
+        yield temporary
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def temporary_beside(target: Path) -> Path:
+    """An empty temporary file in the target's folder, with the permissions a new file of the user would have
+    (mkstemp's are private), to be renamed over the target once it is complete."""
+    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(handle)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    os.chmod(name, 0o666 & ~mask)
+    return Path(name)
+
+
+def _refusal(target: Path, text: str, suffixes: Sequence[str], source: str | os.PathLike[str] | None) -> str:
+    if not text or text.endswith(("/", os.sep)) or target.is_dir():
+        return "it is a folder, not a file name" if text else "no file name given"
+    if target.suffix.lower() not in suffixes:
+        return f"the file name must end in {_either(suffixes)}"
+    folder = target.parent
+    if not folder.exists():
+        return f"the folder '{folder}' does not exist (create it first)"
+    if not folder.is_dir():
+        return f"'{folder}' is a file, not a folder"
+    if target.exists() or target.is_symlink():
+        if source is not None and target.exists() and Path(source).exists() and os.path.samefile(target, source):
+            return "it is the file being read (choose another name)"
+        if not target.is_file():
+            return "it is not a regular file"
+        if not os.access(target, os.W_OK):
+            return "the file is read-only"
+    return _unwritable(folder)
+
+
+def _unwritable(folder: Path) -> str:
+    """Why no file can be made in `folder` (tried for real: permissions, a read-only disk), or ''."""
+    try:
+        temporary_beside(folder / "probe").unlink()
+    except OSError as error:
+        return f"the folder '{folder}' is not writable ({error.strerror or error})"
+    return ""
+
+
+def _either(suffixes: Sequence[str]) -> str:
+    return suffixes[0] if len(suffixes) == 1 else f"{', '.join(suffixes[:-1])} or {suffixes[-1]}"

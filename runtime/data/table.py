@@ -78,15 +78,24 @@ def _columns(path: Path, header: list[str], options: DataOptions) -> tuple[list[
 
 def _numbers(path: Path, rows: list[list[str]], columns: list[int], header: list[str],
              features: list[int]) -> np.ndarray:
-    values = np.empty((len(rows), len(columns)), dtype=np.float32)
-    for r, row in enumerate(rows):
-        for c, col in enumerate(columns):
-            value = _number(row[col])
-            if value is None or not math.isfinite(value) or abs(value) > FLOAT32_MAX:
-                why = _why(row[col], col, header, features)
-                raise DataError(f"'{path}' row {r + 2}, column '{header[col]}': {why}")
-            values[r, c] = value
-    return values
+    """The cells of `columns` as float32, each a finite number within float32's range; else the first cell that
+    is not, named by row and column."""
+    values = np.empty((len(rows), len(columns)), dtype=np.float64)
+    try:
+        for r, row in enumerate(rows):
+            for c, col in enumerate(columns):
+                values[r, c] = float(row[col])
+        if np.isfinite(values).all() and not (np.abs(values) > FLOAT32_MAX).any():
+            return values.astype(np.float32)
+    except ValueError:  # a cell that is not a number: found below
+        pass
+    r, col = next((r, col) for r, row in enumerate(rows) for col in columns if not _usable(row[col]))
+    raise DataError(f"'{path}' row {r + 2}, column '{header[col]}': {_why(rows[r][col], col, header, features)}")
+
+
+def _usable(cell: str) -> bool:
+    value = _number(cell)
+    return value is not None and math.isfinite(value) and abs(value) <= FLOAT32_MAX
 
 
 def _why(cell: str, column: int, header: list[str], features: list[int]) -> str:

@@ -30,6 +30,11 @@ class ExportError(Exception):
         self.node = node
 
 
+class UnusableWeights(ExportError):
+    """The checkpoint to export cannot be used (missing, not a checkpoint, another graph's): found before the
+    export starts."""
+
+
 def exporter_error(graph: Graph, error: Exception, module: nn.Module,
                    program: torch.export.ExportedProgram | None = None) -> ExportError:
     """The error of torch.export or the ONNX exporter as an ExportError naming the node concerned, found in

@@ -13,10 +13,15 @@ import torch
 
 from graph import Analysis, Graph
 
+EXAMPLE_BATCH = 2  # the batch of an export's example and of a generated file's `__main__`
+CHECK_BATCH = 3  # verifications run at another size than the example, so a fixed batch cannot pass unseen
+# ... and on sequences of at most this many tokens where the model allows: attention costs the square of the
+# length (gpt2-small's 1,024 took a minute a check), and a longer sequence proves nothing more.
+CHECK_TOKENS = 32
 FALLBACK_VOCAB = 2  # a graph with int inputs but no embedding: ids 0 and 1 are valid for any consumer
 
 
-def example_inputs(graph: Graph, batch: int = 2, seed: int = 0, length: int | None = None
+def example_inputs(graph: Graph, batch: int = EXAMPLE_BATCH, seed: int = 0, length: int | None = None
                    ) -> dict[str, torch.Tensor]:
     """One tensor per input node, in the order of the graph's inputs, shaped (batch, *shape).
 
@@ -32,8 +37,8 @@ def example_inputs(graph: Graph, batch: int = 2, seed: int = 0, length: int | No
         if values.get("dtype") == "int":
             if length is not None and shape:
                 shape = (length, *shape[1:])
-            vocab = values.get("vocab_size") or smallest_vocabulary(analysis)
-            tensors[node.name] = torch.randint(0, vocab, (batch, *shape), generator=generator)
+            tensors[node.name] = torch.randint(0, token_bound(analysis, node.name, node.params), (batch, *shape),
+                                               generator=generator)
         else:
             tensors[node.name] = torch.randn((batch, *shape), generator=generator)
     return tensors
@@ -50,6 +55,12 @@ def token_inputs(graph: Graph) -> list[str]:
         if values.get("dtype") == "int" and len(shape) >= 1 and shape[0] >= 2:
             names.append(node.name)
     return names
+
+
+def token_bound(analysis: Analysis, name: str, params: dict[str, Any]) -> int:
+    """The ids an integer input may hold are those below this: its declared vocabulary, else the smallest
+    embedding table of the graph."""
+    return _values(analysis, name, params).get("vocab_size") or smallest_vocabulary(analysis)
 
 
 def smallest_vocabulary(analysis: Analysis) -> int:

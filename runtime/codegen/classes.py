@@ -113,7 +113,8 @@ class ClassWriter:
         if len(values) > 1:  # a block with several outputs
             targets = [self.vars.bind(v, self.vars.names.claim(f"{node.name}_{v[1]}")) for v in values]
             return [f"{', '.join(targets)} = {code.call(module, args)}"]
-        target = self.vars.bind(values[0], self.vars.target(node.name, sources))
+        side = [var for port, names in list(args.items())[1:] for var in names] if len(codes) > 1 else []
+        target = self.vars.bind(values[0], self.vars.target(node.name, sources, keep=side))
         terms = args.get("x", [])
         if node.type in ("+", "mul") and len(terms) == 2 and terms[1] == target:
             args = {"x": terms[::-1]}  # `x = x + skip`: two terms commute exactly, in floating point too

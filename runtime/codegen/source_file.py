@@ -17,6 +17,7 @@ from runtime.codegen.helpers import HELPER_NEEDS, HELPERS, RESERVED
 from runtime.codegen.layers import Code, Layer
 from runtime.codegen.variables import Names
 from runtime.compile import class_name
+from runtime.inputs import EXAMPLE_BATCH, token_bound
 
 
 class FileWriter:
@@ -27,8 +28,7 @@ class FileWriter:
         self.needs: set[str] = set()
         self.classes: list[str] = []  # block classes in the order they are defined, inner blocks first
         self.keys: dict[tuple[str, ...], str] = {}
-        top = class_name(graph.name)
-        self.top = top if top not in RESERVED else f"{top}Model"
+        self.top = top_class(graph)
         self.taken = RESERVED | {self.top}
 
     def source(self) -> str:
@@ -96,20 +96,25 @@ class FileWriter:
         outputs = [names.claim(n) for n in block_outputs(self.graph)]
         lines = [f"model = {self.top}().eval()"]
         lines += [f"{var} = {self._sample(n)}" for var, n in zip(inputs, block_inputs(self.graph), strict=True)]
-        lines += [f"{', '.join(outputs)} = model({', '.join(inputs)})",
+        lines += ["with torch.no_grad():  # an example, not training: no gradients to keep",
+                  f"    {', '.join(outputs)} = model({', '.join(inputs)})",
                   f"print({', '.join(f'{o}.shape' for o in outputs)})"]
         return 'if __name__ == "__main__":\n' + "\n".join(f"    {line}" for line in lines)
 
     def _sample(self, name: str) -> str:
-        """A random batch of two samples for an input: token ids below every vocabulary they are looked up in."""
+        """A random batch for an input: token ids below every vocabulary they are looked up in (its resolved
+        size: a template's knob, `V`, means nothing in the file)."""
         t = self._type(name)
-        size = literal((2, *t.shape))
+        size = literal((EXAMPLE_BATCH, *t.shape))
         if t.dtype == "float":
-            return f"torch.randn{size}" if t.rank else "torch.randn(2)"
-        vocab = self.graph.node(name).params.get("vocab_size")
-        tables = [self.analysis.nodes[e.dst].values["num_embeddings"] for e in self.graph.out_edges(name)
-                  if self.graph.node(e.dst).type == "embed"]
-        return f"torch.randint({vocab or min([*tables, 2] if tables else [2])}, {size})"
+            return f"torch.randn{size}" if t.rank else f"torch.randn({EXAMPLE_BATCH})"
+        return f"torch.randint({token_bound(self.analysis, name, self.graph.node(name).params)}, {size})"
+
+
+def top_class(graph: Graph) -> str:
+    """The name of the network's class in its file: `gpt2-small` → `Gpt2Small` (`FModel` for `f`)."""
+    top = class_name(graph.name)
+    return top if top not in RESERVED else f"{top}Model"
 
 
 def _bind(block: Graph, params: Mapping[str, Any], ports: Mapping[str, list[TensorType]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keyword
 from collections import Counter
+from collections.abc import Collection
 
 from graph.model import Graph
 from graph.resolve import block_inputs
@@ -62,12 +63,14 @@ class Variables:
         for value in sources:
             self.pending[value] -= 1
 
-    def target(self, node: str, sources: list[Value]) -> str:
+    def target(self, node: str, sources: list[Value], keep: Collection[str] = ()) -> str:
         """Where a node's result goes once its sources are read: the running variable when free, else the
-        variable of a source no longer needed, else a variable named after the node."""
-        if not self.live(self.running):
+        variable of a source no longer needed, else a variable named after the node. `keep`: variables read
+        again after the result is written (the side inputs of a repeated node, read by every copy)."""
+        if not self.live(self.running) and self.running not in keep:
             return self.running
-        free = [self.var_of[v] for v in sources if self.var_of[v] not in self.params and not self.live(self.var_of[v])]
+        free = [var for var in (self.var_of[v] for v in sources)
+                if var not in self.params and var not in keep and not self.live(var)]
         return free[0] if free else self.names.claim(node)
 
 

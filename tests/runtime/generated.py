@@ -1,4 +1,5 @@
-"""Importing a generated PyTorch source file as a module, under a name of its own each time."""
+"""Generated PyTorch source as a file (unchecked: the tests compare it with the compiled module in-process, where
+`write_source` would check it in a fresh interpreter), imported as a module under a name of its own each time."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ import importlib.util
 import itertools
 from pathlib import Path
 from types import ModuleType
+
+from graph import Graph
+from runtime.codegen import generate_source
 
 _loaded = itertools.count()
 
@@ -16,3 +20,8 @@ def load_generated(path: Path) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def write_generated(graph: Graph, path: Path) -> Path:
+    path.write_text(generate_source(graph), encoding="utf-8")
+    return path

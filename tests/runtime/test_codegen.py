@@ -1,6 +1,7 @@
 """The generated PyTorch source against the compiled module, its oracle: the generated class must have the same
 state_dict keys and shapes, load the compiled weights strictly, and compute the same outputs; the file must need
-torch only, pass ruff's default rules and run as a script."""
+torch only, pass ruff's default rules and run as a script. `write_source` checks each file it writes the same way
+in a fresh interpreter: every template passes that check, and a file that fails it is never written."""
 
 from __future__ import annotations
 
@@ -14,10 +15,14 @@ import pytest
 import torch
 
 from graph import Graph, GraphError, ParamSpec, load_graph
+from graph.library import template_names
 from runtime import build_module
-from runtime.codegen import generate_source, write_source
+from runtime.codegen import SourceError, generate_source, top_class, write_source
+from runtime.codegen.source_file import FileWriter
+from runtime.codegen.verify import Job, Verified, verify
 from runtime.compile import CompileError, class_name
-from tests.runtime.generated import load_generated
+from tests.runtime.generated import load_generated, write_generated
+from tests.runtime.giants import GIANTS, suite_size
 from tests.runtime.test_layer_shapes import GOOD, Case, build_graph
 
 BATCH = 3
@@ -45,7 +50,7 @@ def sample(graph: Graph) -> list[torch.Tensor]:
 
 def check_same_model(graph: Graph, tmp_path: Path) -> str:
     """Write, import and instantiate the generated class; it must match the compiled module exactly."""
-    path = write_source(graph, tmp_path / f"{class_name(graph.name).lower()}.py")
+    path = write_generated(graph, tmp_path / f"{class_name(graph.name).lower()}.py")
     source = path.read_text(encoding="utf-8")
     compile(source, str(path), "exec")
     model = getattr(load_generated(path), class_name(graph.name))().eval()
@@ -359,12 +364,12 @@ def test_every_layer_matches_the_compiled_module(c: Case, tmp_path: Path) -> Non
 def test_every_generated_file_passes_ruff(tmp_path: Path) -> None:
     graphs = [load_graph("lenet"), resnet(), sequence_model(), cross_attention(), mixed(), nested(),
               custom_blocks(), attention_variants(), *(build_graph(c) for c in GOOD)]
-    paths = [write_source(g, tmp_path / f"model_{i}.py") for i, g in enumerate(graphs)]
+    paths = [write_generated(g, tmp_path / f"model_{i}.py") for i, g in enumerate(graphs)]
     assert_ruff_clean(*paths)
 
 
 def test_the_file_runs_as_a_script(tmp_path: Path) -> None:
-    path = write_source(resnet(), tmp_path / "resnet.py")
+    path = write_generated(resnet(), tmp_path / "resnet.py")
     result = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, check=True, cwd=tmp_path)
     assert result.stdout.strip() == "torch.Size([2, 10])"
 
@@ -377,7 +382,7 @@ def test_names_python_reserves_are_written_safely(tmp_path: Path) -> None:
     g.add("fully-conn", "nn", out_features=3)
     g.add("output", "O")
     chain(g, "l", "F", "torch", "nn", "O")
-    path = write_source(g, tmp_path / "names.py")
+    path = write_generated(g, tmp_path / "names.py")
     assert_ruff_clean(path)
     source = check_same_model(g, tmp_path)
     assert_lines(source, "def forward(self, l_: torch.Tensor) -> torch.Tensor:", "self.F = nn.Linear(4, 3)",
@@ -407,7 +412,7 @@ def test_any_text_is_safe_in_docstrings(tmp_path: Path) -> None:
     graph = load_graph("mlp")
     graph.title = 'A "quoted" title with \\ and """ and \x00"'
     graph.description = "Ends with a quote\"\nand a backslash \\"
-    path = write_source(graph, tmp_path / "texts.py")
+    path = write_generated(graph, tmp_path / "texts.py")
     assert_ruff_clean(path)
     assert load_generated(path).__doc__.startswith(f"{graph.title}: the network")  # the text itself, escaped
 
@@ -420,3 +425,93 @@ def test_a_graph_with_errors_is_refused() -> None:
     g.connect("X", "fc")
     with pytest.raises(CompileError):
         generate_source(g)
+
+
+# --- the check of write_source (what `python main.py code` writes) -------------------------------------------
+
+def output_shapes(graph: Graph, batch: int) -> str:
+    """What the file's example prints: the shape of each output at the example's batch."""
+    analysis = graph.analyze()
+    return ", ".join(f"torch.Size({[batch, *analysis.nodes[node.name].inputs['x'][0].shape]})"
+                     for node in graph.nodes_of_type("output"))
+
+
+def check_in_one_interpreter(graphs: list[Graph], folder: Path) -> dict[str, Verified | SourceError]:
+    jobs = [Job(g, write_generated(g, folder / f"model_{i}.py"), top_class(g)) for i, g in enumerate(graphs)]
+    return {g.name: result for g, result in zip(graphs, verify(jobs), strict=True)}
+
+
+def assert_all_verified(graphs: list[Graph], folder: Path) -> None:
+    results = check_in_one_interpreter(graphs, folder)
+    failed = {name: str(result) for name, result in results.items() if isinstance(result, SourceError)}
+    assert not failed
+    for graph in graphs:
+        check = results[graph.name]
+        assert check.printed == output_shapes(graph, 2) and check.batch == 3
+        assert check.parity.max_scaled <= 1e-5, (graph.name, check.parity)
+
+
+def test_every_template_passes_the_check_of_what_code_writes(tmp_path: Path) -> None:
+    """The check `write_source` makes of its file, for every template (the giants reduced) in one fresh
+    interpreter: the example runs (gpt, transformer, lstm and gru named a knob, `V`, in theirs) and the class
+    with the compiled module's weights computes its outputs (the transformer's decoder read its own input for
+    the encoder's output when the decoder chain took over the encoder chain's variable)."""
+    assert_all_verified([suite_size(name) for name in template_names()], tmp_path)
+
+
+@pytest.mark.slow
+def test_every_giant_at_full_size_passes_the_check(tmp_path: Path) -> None:
+    assert_all_verified([load_graph(name) for name in GIANTS], tmp_path)
+
+
+def test_the_check_names_what_fails_and_where(tmp_path: Path) -> None:
+    """A file whose example fails, one whose class cannot take the compiled weights and one that computes
+    something else: each is reported with its cause (checked in one interpreter)."""
+    mlp = load_graph("mlp")
+    source = generate_source(mlp)
+    broken = {
+        "example": source.replace("X = torch.randn(2, 50)", "X = torch.randn(V, 50)"),
+        "weights": source.replace("fc3", "last"),
+        "outputs": source.replace("return self.fc3(x)", "return self.fc3(x) * 1.001"),
+    }
+    assert all(text != source for text in broken.values())
+    jobs = []
+    for name, text in broken.items():
+        path = tmp_path / f"{name}.py"
+        path.write_text(text, encoding="utf-8")
+        jobs.append(Job(mlp, path, "Mlp"))
+    example, weights, outputs = (str(result) for result in verify(jobs))
+    line = text_line(broken["example"], "X = torch.randn(V, 50)")
+    assert example == ("the file fails while running its example: NameError: name 'V' is not defined "
+                       f"(line {line} of the file: X = torch.randn(V, 50))")
+    assert weights.startswith("the file fails while loading the compiled module's weights: RuntimeError: ")
+    assert 'Missing key(s) in state_dict: "last.weight"' in weights and '"fc3.weight"' in weights
+    assert outputs.startswith("Mlp() with the compiled module's weights does not compute what it computes: output "
+                              "'Y' differs beyond the tolerance (rtol 1e-05, atol 1e-05 of the output's scale")
+
+
+def text_line(text: str, line: str) -> int:
+    return next(i for i, found in enumerate(text.splitlines(), start=1) if found.strip() == line)
+
+
+def test_a_file_that_fails_the_check_is_not_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The old example of gpt (`torch.randint(V, ...)`, a knob's name): write_source refuses it and leaves
+    nothing, neither the file nor its temporary copy, nor a __pycache__."""
+    monkeypatch.setattr(FileWriter, "_sample", lambda self, name: "torch.randint(V, (2, 64))")
+    target = tmp_path / "gpt.py"
+    with pytest.raises(SourceError, match=r"^the file generated for 'gpt' was not written: the file fails while "
+                       r"running its example: NameError: name 'V' is not defined \(line \d+ of the file: "
+                       r"X = torch\.randint\(V, \(2, 64\)\)\) \(a fault of Layerbook's code generator"):
+        write_source(load_graph("gpt"), target)
+    assert not list(tmp_path.iterdir())
+
+
+def test_write_source_reports_what_it_verified(tmp_path: Path) -> None:
+    report = write_source(load_graph("lenet"), tmp_path / "lenet.py")
+    assert report.path == tmp_path / "lenet.py" and report.class_name == "Lenet"
+    assert report.check.printed == "torch.Size([2, 10])" and report.check.parity.max_scaled <= 1e-5
+    assert report.summary().splitlines()[1:] == [
+        "  verified in a fresh interpreter: its example runs and prints torch.Size([2, 10])",
+        "  Lenet() with the compiled module's weights (loaded strictly) computes its outputs at batch 3: "
+        f"{report.check.parity}"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lenet.py"]

@@ -9,8 +9,7 @@ import torch
 
 from graph import Graph
 from runtime import build_module
-from runtime.codegen import write_source
-from tests.runtime.generated import load_generated
+from tests.runtime.generated import load_generated, write_generated
 
 
 def decoder_stack(copies: int = 3) -> Graph:
@@ -37,7 +36,7 @@ def test_compiled_copies_chain_the_queries_and_share_the_memory() -> None:
 
 def test_generated_source_does_the_same(tmp_path: Path) -> None:
     graph = decoder_stack()
-    path = write_source(graph, tmp_path / "decoder_model.py")
+    path = write_generated(graph, tmp_path / "decoder_model.py")
     generated = load_generated(path)
     compiled, model = build_module(graph).eval(), generated.Decoder().eval()
     model.load_state_dict(compiled.state_dict())

@@ -9,8 +9,7 @@ import torch
 
 from graph import Graph, dumps, loads
 from runtime import build_module
-from runtime.codegen import write_source
-from tests.runtime.generated import load_generated
+from tests.runtime.generated import load_generated, write_generated
 
 
 def tied_lm(vocab: int = 20, dim: int = 6, length: int = 8, tie: str | None = "wte", out: int | None = None,
@@ -58,7 +57,7 @@ def test_compiled_module_shares_one_parameter() -> None:
 
 def test_generated_source_ties_too(tmp_path: Path) -> None:
     graph = tied_lm()
-    path = write_source(graph, tmp_path / "tied_model.py")
+    path = write_generated(graph, tmp_path / "tied_model.py")
     assert "self.head.weight = self.wte.weight" in path.read_text(encoding="utf-8")
     generated = load_generated(path)
     model, compiled = generated.Tied().eval(), build_module(graph).eval()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import textwrap
 from collections.abc import Sequence
 from typing import Any
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE = 0, 1, 2
+EXIT_BROKEN_PIPE = 128 + 13  # killed by SIGPIPE, as the shell reports it
 
 
 GRAPH_HELP = "a .layerbook.json file or a template name such as lenet (`templates` lists them)"
@@ -17,6 +19,8 @@ GRAPH_HELP = "a .layerbook.json file or a template name such as lenet (`template
 DATASETS = "digits, digits8, shapes, moons, spirals, blobs, pytext, reverse, copy, sort, majority"
 Raw = argparse.RawDescriptionHelpFormatter  # descriptions wrapped here; examples kept one per line
 WIDTH = 79
+SMALLEST_WINDOW, LARGEST_SIDE = (200, 150), 8192  # screenshot sizes: the window's least, a picture's most a side
+LONGEST_TRAINING = 3600  # screenshot --train-seconds: an hour at most
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,7 +87,9 @@ def _add_export_parsers(commands: argparse._SubParsersAction) -> None:
     export.add_argument("--weights", metavar="CKPT",
                         help="a checkpoint (best.pt or last.pt of a run) whose weights to export "
                         "(default: random weights)")
-    export.add_argument("--opset", type=int, metavar="N", help="ONNX opset version (default: the exporter's)")
+    export.add_argument("--opset", type=opset_version, metavar="N",
+                        help="ONNX opset version, one the installed exporter writes (another is refused, naming "
+                        "the range; default: the exporter's)")
     code = _command(
         commands, "code", "write the graph as a self-contained PyTorch module (.py)",
         "Write the graph as one readable PyTorch file defining an nn.Module, whose state_dict matches the "
@@ -115,7 +121,8 @@ def _add_picture_parsers(commands: argparse._SubParsersAction) -> None:
                       help="the graph to open (default: lenet)")
     shot.add_argument("-o", "--output", required=True, metavar="FILE", help="the .png (or .jpg) file to write")
     shot.add_argument("--size", type=window_size, default=(1400, 860), metavar="WxH",
-                      help="window size (default: 1400x860)")
+                      help=f"window size, from {SMALLEST_WINDOW[0]}x{SMALLEST_WINDOW[1]} to {LARGEST_SIDE} a side "
+                      "(default: 1400x860)")
     shot.add_argument("--theme", choices=("light", "dark"), default="light", help="colours (default: light)")
     shot.add_argument("--select", metavar="NODE", help="select this box, so that the inspector shows it")
     shot.add_argument("--block", metavar="NAME",
@@ -125,9 +132,9 @@ def _add_picture_parsers(commands: argparse._SubParsersAction) -> None:
                       help="show and raise this panel: Layers, Inspector, Problems, Summary, Training or Runs")
     shot.add_argument("--runs", action="store_true",
                       help="show the Runs panel with the two newest runs in ./runs selected and compared")
-    shot.add_argument("--train-seconds", type=float, default=0.0, metavar="S",
-                      help="start training from the Train panel with the graph's settings, wait S seconds, then "
-                      "take the picture (curves included; default: 0, no training)")
+    shot.add_argument("--train-seconds", type=train_seconds, default=0.0, metavar="S",
+                      help="start training from the Train panel with the graph's settings, wait S seconds (at most "
+                      f"{LONGEST_TRAINING:,}), then take the picture (curves included; default: 0, no training)")
     shot.add_argument("--results", metavar="RUN",
                       help="picture the Results window of the run folder RUN instead of the main window "
                       "(confusion matrix, or generated text for a language model)")
@@ -197,9 +204,51 @@ def add_train_parser(commands: argparse._SubParsersAction) -> None:
 
 def window_size(text: str) -> tuple[int, int]:
     width, _, height = text.lower().partition("x")
-    if not (width.isdigit() and height.isdigit() and int(width) >= 200 and int(height) >= 150):
+    if not (width.isdigit() and height.isdigit()):
         raise argparse.ArgumentTypeError(f"'{text}' is not a size such as 1400x860")
-    return int(width), int(height)
+    size = int(width), int(height)
+    if size[0] < SMALLEST_WINDOW[0] or size[1] < SMALLEST_WINDOW[1]:
+        raise argparse.ArgumentTypeError(f"{text} is too small: the window is at least "
+                                         f"{SMALLEST_WINDOW[0]}x{SMALLEST_WINDOW[1]}")
+    if max(size) > LARGEST_SIDE:
+        raise argparse.ArgumentTypeError(f"{text} is too large: at most {LARGEST_SIDE} pixels a side")
+    return size
+
+
+def train_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
+    if not 0 <= seconds <= LONGEST_TRAINING:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and {LONGEST_TRAINING:,} seconds")
+    return seconds
+
+
+def opset_version(text: str) -> int:
+    try:
+        opset = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an opset number such as 18") from None
+    from runtime.export import check_opset
+
+    try:
+        check_opset(opset)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return opset
+
+
+def output_refused(output: str, suffixes: tuple[str, ...], source: str) -> bool:
+    """Whether the file `output` cannot be written (the reason printed): checked before any work is done."""
+    from graph.outputs import OutputError, check_output
+
+    try:
+        check_output(output, suffixes, source=source)
+    except OutputError as error:
+        print(error, file=sys.stderr)
+        return True
+    return False
 
 
 def read_graph(source: str):  # -> Graph | None, having explained why not
@@ -254,41 +303,59 @@ def run_templates(as_json: bool) -> int:
 
 
 def run_export(source: str, output: str, weights: str | None, opset: int | None) -> int:
+    if output_refused(output, (".onnx",), source):
+        return EXIT_UNUSABLE
     graph = read_graph(source)
     if graph is None:
         return EXIT_UNUSABLE
-    from runtime.export import ExportError, export_onnx
+    from runtime.export import ExportError, UnusableWeights, export_onnx
 
     try:
         report = export_onnx(graph, output, weights=weights, opset=opset)
     except ExportError as exc:
         print(f"export failed: {exc}", file=sys.stderr)
-        return EXIT_PROBLEMS
+        return EXIT_UNUSABLE if isinstance(exc, UnusableWeights) else EXIT_PROBLEMS
+    except OSError as exc:
+        print(f"cannot write '{output}': {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
     print(report.summary())
     return EXIT_OK
 
 
 def run_code(source: str, output: str) -> int:
+    if output_refused(output, (".py",), source):
+        return EXIT_UNUSABLE
     graph = read_graph(source)
     if graph is None:
         return EXIT_UNUSABLE
-    from runtime.codegen import write_source
+    from runtime.codegen import SourceError, write_source
     from runtime.compile import CompileError
 
     try:
-        path = write_source(graph, output)
-    except CompileError as exc:
-        print(exc, file=sys.stderr)
+        report = write_source(graph, output)
+    except (CompileError, SourceError) as exc:
+        print(f"code failed: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS
     except OSError as exc:
-        print(f"cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"cannot write '{output}': {exc.strerror or exc}", file=sys.stderr)
         return EXIT_UNUSABLE
-    print(f"wrote {path}")
+    print(report.summary())
     return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run the command of `argv`; its exit status. Output into a pipe whose reader has gone (`templates | head
+    -3`) ends the command quietly with status 141, as the shell reports it for `cat` or `grep` killed by SIGPIPE:
+    a script with `set -o pipefail` treats Layerbook like them, and a truncated output is not called a success."""
+    try:
+        return run_command(build_parser().parse_args(argv))
+    except BrokenPipeError:
+        # What Python would still flush at exit goes nowhere, rather than into a second BrokenPipeError.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+
+
+def run_command(args: argparse.Namespace) -> int:
     if args.command in ("validate", "info"):
         return run_report(args.command, args.graph, args.json)
     if args.command == "templates":

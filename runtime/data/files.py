@@ -101,10 +101,16 @@ def _as_input(where: str, array: np.ndarray, inp: InputSpec) -> torch.Tensor:
 
 
 def _as_target(where: str, array: np.ndarray, out: OutputSpec) -> tuple[torch.Tensor, list[str] | None]:
-    """The targets of `out` and, for class labels given as text, the class names."""
-    by_name = out.loss == "cross-entropy" and len(out.shape) == 1 and rows(array, where).dtype.kind in TEXT_KINDS
-    need = "one class id per sample" if out.loss == "cross-entropy" and len(out.shape) == 1 \
-        else f"targets of shape {shape_text(out.target_shape)}"
+    """The targets of `out` and, for class labels given as text, the class names. Class labels may come as a
+    column (N, 1), as Keras and scikit-learn users often save them."""
+    labels = out.loss == "cross-entropy" and len(out.shape) == 1
+    if labels and rows(array, where).shape[1:] == (1,):
+        array = array.reshape(len(array))
+    by_name = labels and array.dtype.kind in TEXT_KINDS
+    need = f"targets of shape {shape_text(out.target_shape)}"
+    if labels:
+        one_hot = " (for one-hot rows, save y.argmax(axis=1))" if array.shape[1:] == out.shape else ""
+        need = f"one class id per sample{one_hot}"
     _check_shape(where, array if by_name else numbers(array, where), out.target_shape,
                  f"output '{out.name}' ({out.loss}, {shape_text(out.shape)})", need)
     if by_name:

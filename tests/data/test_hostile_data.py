@@ -179,6 +179,8 @@ REFUSED_ARRAYS = [
                             r"classes \(ids 0..2\); for values to predict, use an mse or l1 output"),
     (_with_y(np.where(GOOD_Y == 2, np.nan, 1.0)), r"'y' in d.npz holds nan at index 2 where whole numbers"),
     (_with_y(np.full(30, 1e30)), r"'y' in d.npz holds class ids up to 1e\+30"),
+    (_with_y(np.eye(3)[GOOD_Y]), r"'y' in d.npz gives samples of shape 3, but output 'Y' \(cross-entropy, 3\) needs "
+                                 r"one class id per sample \(for one-hot rows, save y.argmax\(axis=1\)\)"),
 ]
 
 
@@ -203,6 +205,7 @@ def test_complex_arrays_are_refused_by_the_command(net: str, tmp_path: Path,
     (_with_x(GOOD_X > 0), GOOD_Y),  # bool features: 0 and 1
     (_with_y(GOOD_Y.astype(np.float64)), GOOD_Y),  # whole floats, as np.loadtxt gives them
     (_with_y(GOOD_Y == 1), (GOOD_Y == 1).astype(int)),  # bool labels: classes 0 and 1
+    (_with_y(GOOD_Y[:, None]), GOOD_Y),  # a column of labels, as Keras users save them
     (_with_y(np.array(["cat", "dog", "eel"])[GOOD_Y]), GOOD_Y),  # class names, numbered in sorted order
     (_with_y(np.array([b"cat", b"dog", b"eel"])[GOOD_Y]), GOOD_Y),
 ])

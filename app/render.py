@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QGraphicsItem
 from app.scene import GraphScene
 from app.style import theme as theme_named
 from graph.model import Graph
+from graph.outputs import OutputError, check_output, replacing
 
 MARGIN = 16.0
 SUFFIXES = (".svg", ".pdf", ".png")
@@ -46,13 +47,12 @@ def figure_scene(graph: Graph, theme: str = "light") -> tuple[GraphScene, QRectF
 
 
 def render_to_file(graph: Graph, path: str | Path, theme: str = "light") -> Path:
-    """Write the figure as SVG, PDF or PNG, chosen by the suffix; ValueError for another suffix."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise ValueError(f"cannot render to '{path.name}': use one of {', '.join(SUFFIXES)}")
+    """Write the figure as SVG, PDF or PNG, chosen by the suffix (atomically: drawn into a temporary file beside
+    it, then renamed); an OutputError (a ValueError) for another suffix or a place that cannot be written."""
+    path = check_output(path, SUFFIXES)
     scene, rect = figure_scene(graph, theme)
-    {".svg": _svg, ".pdf": _pdf, ".png": _png}[suffix](scene, rect, path)
+    with replacing(path) as temporary:
+        {".svg": _svg, ".pdf": _pdf, ".png": _png}[path.suffix.lower()](scene, rect, temporary)
     return path
 
 
@@ -66,23 +66,21 @@ def render_image(graph: Graph, width: int, height: int, theme: str = "light") ->
 
 
 def render_command(source: str, output: str, theme: str = "light") -> int:
-    """0 on success; 2 with a message on stderr for an unreadable graph, an unknown format or an unwritable file."""
+    """0 on success; 2 with a message on stderr for an output that cannot be written (checked first), an
+    unreadable graph or a failed write."""
     from graph.fileformat import GraphFileError, load_graph
 
     try:
+        check_output(output, SUFFIXES, source=source)
         graph = load_graph(source)
-    except (GraphFileError, OSError) as error:
-        print(f"layerbook render: {error}", file=sys.stderr)
-        return 2
-    target = Path(output)
-    if not target.parent.is_dir() or (target.exists() and not os.access(target, os.W_OK)) \
-            or not os.access(target.parent, os.W_OK):
-        print(f"layerbook render: cannot write '{output}'", file=sys.stderr)
+    except (GraphFileError, OutputError, OSError) as error:
+        print(error, file=sys.stderr)
         return 2
     try:
-        render_to_file(graph, target, theme)
-    except (ValueError, OSError) as error:
-        print(f"layerbook render: {error}", file=sys.stderr)
+        render_to_file(graph, output, theme)
+    except (OutputError, OSError) as error:
+        print(error if isinstance(error, OutputError) else f"cannot write '{output}': {error.strerror or error}",
+              file=sys.stderr)
         return 2
     return 0
 
@@ -102,8 +100,8 @@ def _svg(scene: GraphScene, rect: QRectF, path: Path) -> None:
     generator.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
     generator.setTitle(scene.graph.name if scene.graph is not None else "graph")
     _paint(scene, rect, generator, QRectF(0, 0, rect.width(), rect.height()))
-    if not path.is_file():
-        raise OSError(f"could not write '{path}'")
+    if not path.stat().st_size:
+        raise OSError("Qt could not write the SVG file")
 
 
 def _pdf(scene: GraphScene, rect: QRectF, path: Path) -> None:
@@ -112,11 +110,14 @@ def _pdf(scene: GraphScene, rect: QRectF, path: Path) -> None:
     writer.setPageSize(QPageSize(rect.size(), QPageSize.Unit.Point))
     writer.setPageMargins(QMarginsF(0, 0, 0, 0))
     _paint(scene, rect, writer, QRectF(0, 0, rect.width(), rect.height()))
+    del writer  # the file is complete once the writer is gone
+    if not path.stat().st_size:
+        raise OSError("Qt could not write the PDF file")
 
 
 def _png(scene: GraphScene, rect: QRectF, path: Path) -> None:
     image = QImage(round(rect.width() * PNG_SCALE), round(rect.height() * PNG_SCALE), QImage.Format.Format_ARGB32)
     image.fill(QColor(scene.theme.background))
     _paint(scene, rect, image, QRectF(0, 0, image.width(), image.height()))
-    if not image.save(str(path)):
-        raise OSError(f"could not write '{path}'")
+    if not image.save(str(path), "PNG"):  # the format named: the temporary file's name does not say it
+        raise OSError("Qt could not write the PNG file")

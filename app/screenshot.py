@@ -11,7 +11,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from graph.outputs import OutputError, check_output, replacing
+
 DEFAULT_SIZE = (1400, 860)
+SUFFIXES = (".png", ".jpg", ".jpeg")
 RESULTS_TIMEOUT_S = 120.0  # the Results window runs the model on the validation data before it has anything
 
 
@@ -31,6 +34,11 @@ def screenshot_command(source: str, output: str, size: tuple[int, int] = DEFAULT
     """0 when the picture was written; 2 with a message otherwise. `train_seconds`: start training from the Train
     panel with the graph's own settings, wait that long, and take the picture with the curves as they are."""
     view = view or View()
+    try:
+        path = check_output(output, SUFFIXES, source=source)
+    except OutputError as error:
+        print(error, file=sys.stderr)
+        return 2
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no screen: draw off-screen
     from PySide6.QtCore import QSettings
@@ -69,14 +77,25 @@ def screenshot_command(source: str, output: str, size: tuple[int, int] = DEFAULT
             print(target, file=sys.stderr)
             _close(window)
             return 2
-    path = Path(output)
-    saved = target.grab().save(str(path))
+    problem = _save(target.grab(), path)
     _close(window)
-    if not saved:
-        print(f"cannot write '{path}' (a .png or .jpg path in a writable folder)", file=sys.stderr)
+    if problem:
+        print(f"cannot write '{path}': {problem}", file=sys.stderr)
         return 2
     print(f"wrote {path}")
     return 0
+
+
+def _save(picture: object, path: Path) -> str:
+    """Save the picture atomically (a temporary file beside it, then renamed), in the format its name says;
+    why it could not be, or ''."""
+    try:
+        with replacing(path) as temporary:
+            if not picture.save(str(temporary), "PNG" if path.suffix.lower() == ".png" else "JPG"):
+                raise OSError("Qt could not save the picture")
+    except OSError as error:
+        return error.strerror or str(error)
+    return ""
 
 
 def _arrange(window: object, view: View) -> str | None:

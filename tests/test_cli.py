@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -113,6 +114,112 @@ def test_code_writes_an_importable_module(tmp_path: Path, capsys: pytest.Capture
     source = target.read_text(encoding="utf-8")
     assert "class Lenet(nn.Module)" in source and "nn.Conv2d(1, 32, kernel_size=5)" in source
     compile(source, str(target), "exec")
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"wrote {target} (class Lenet) in ")
+    assert out[1:] == ["  verified in a fresh interpreter: its example runs and prints torch.Size([2, 10])",
+                       "  Lenet() with the compiled module's weights (loaded strictly) computes its outputs at batch "
+                       "3: largest difference 0.0e+00 of the output's scale (0.0e+00 absolute)"]
+
+
+def test_code_of_gpt_runs_as_a_script(tmp_path: Path) -> None:
+    """The probe: `code gpt -o gpt.py && python gpt.py` ended in NameError: name 'V' is not defined."""
+    assert main.main(["code", "gpt", "-o", str(tmp_path / "gpt.py")]) == 0
+    done = subprocess.run([sys.executable, "gpt.py"], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "torch.Size([2, 64, 96])\n", "")
+
+
+def test_a_code_generator_fault_is_one_line_and_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from runtime.codegen.source_file import FileWriter
+
+    monkeypatch.setattr(FileWriter, "_sample", lambda self, name: "torch.randint(V, (2, 12))")
+    assert main.main(["code", "lstm", "-o", str(tmp_path / "lstm.py")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("code failed: the file generated for 'lstm' was not written: the file fails while running "
+                          "its example: NameError: name 'V' is not defined (line ") and err.count("\n") == 1
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("opset", ["5", "999", "-1"])
+def test_an_opset_the_exporter_does_not_write_is_refused_before_any_work(opset: str, tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """The probe: --opset 5, 999 and -1 each wrote a file of opset 18 without a word."""
+    from runtime.export import supported_opsets
+
+    opsets = supported_opsets()
+    with pytest.raises(SystemExit) as exit_info:
+        main.main(["export", "mlp", "-o", str(tmp_path / "mlp.onnx"), "--opset", opset])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"layerbook export: error: argument --opset: opset {opset} is not supported: the installed exporter writes "
+        f"opsets {opsets.start} to {opsets.stop - 1}")
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_checkpoint_that_is_not_there_is_an_unusable_input(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "best.pt"
+    assert main.main(["export", "mlp", "-o", str(tmp_path / "mlp.onnx"), "--weights", str(missing)]) == 2
+    assert capsys.readouterr().err == f"export failed: cannot export 'mlp': no checkpoint at '{missing}'\n"
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(("size", "message"), [
+    ("100000x100000", "100000x100000 is too large: at most 8192 pixels a side"),
+    ("9000x600", "9000x600 is too large: at most 8192 pixels a side"),
+    ("100x100", "100x100 is too small: the window is at least 200x150"),
+    ("big", "'big' is not a size such as 1400x860"),
+])
+def test_a_screenshot_size_out_of_bounds_is_named(size: str, message: str, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """The probe: --size 100000x100000 failed at the end, blaming the path."""
+    with pytest.raises(SystemExit) as exit_info:
+        main.main(["screenshot", "mlp", "-o", str(tmp_path / "shot.png"), "--size", size])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == f"layerbook screenshot: error: argument --size: {message}"
+
+
+def test_the_screenshot_limits_are_in_its_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main.main(["screenshot", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "from 200x150 to 8192 a side" in help_text and "(at most 3,600)" in help_text
+
+
+@pytest.mark.parametrize("seconds", ["nan", "inf", "-1", "1e9"])
+def test_screenshot_training_time_out_of_range_is_refused(seconds: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """int(inf * 1000) was an OverflowError traceback once the window was up."""
+    with pytest.raises(SystemExit) as exit_info:
+        main.main(["screenshot", "mlp", "-o", "shot.png", "--train-seconds", seconds])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1].endswith(f"{seconds} is not between 0 and 3,600 seconds")
+
+
+def many_nodes_graph(folder: Path) -> Path:
+    """A chain of 1,500 relus: `info --json` prints more than a pipe holds (64 KiB), so the reader's end is closed
+    while the command is still writing, however the two processes are scheduled."""
+    g = Graph("long")
+    names = ["X", *(f"relu{i}" for i in range(1500)), "Y"]
+    g.add("input", "X", shape=(4,))
+    for name in names[1:-1]:
+        g.add("relu", name)
+    g.add("output", "Y")
+    for src, dst in itertools.pairwise(names):
+        g.connect(src, dst)
+    return save_graph(g, folder / "long.layerbook.json")
+
+
+def test_output_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    """The probe: `templates | head -3` ended in a BrokenPipeError traceback. Read three lines, close the pipe:
+    the command stops quietly with 141, as `cat` killed by SIGPIPE would."""
+    process = subprocess.Popen([sys.executable, "main.py", "info", str(many_nodes_graph(tmp_path)), "--json"],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    lines = [process.stdout.readline() for _ in range(3)]
+    process.stdout.close()
+    assert lines[0] == b"{\n" and all(lines)
+    assert process.wait(timeout=60) == main.EXIT_BROKEN_PIPE == 141
+    assert process.stderr.read() == b""
 
 
 def test_templates_lists_every_template_with_its_count(capsys: pytest.CaptureFixture[str]) -> None:

@@ -42,22 +42,29 @@ def export_onnx(run_dir: Path, output: Path) -> str:
 
 
 def export_source(run_dir: Path, output: Path) -> str:
-    """`output` (model.py) and, beside it, the weights as a plain state_dict that loads into its class."""
+    """`output` (model.py), verified, and beside it the weights as a plain state_dict that loads into its class
+    (never over the run's own checkpoint)."""
     import torch
 
     from graph import load_graph
+    from graph.outputs import check_output, replacing
     from runtime.codegen import write_source
 
-    write_source(load_graph(run_dir / GRAPH_FILE), output)
+    weights = check_output(output.with_suffix(".pt"), (".pt",), source=checkpoint(run_dir))
+    report = write_source(load_graph(run_dir / GRAPH_FILE), output)
     state = torch.load(checkpoint(run_dir), map_location="cpu", weights_only=True)
-    weights = output.with_suffix(".pt")
-    torch.save(state.get("model", state), weights)
-    return f"wrote {output}\nwrote {weights} (load with model.load_state_dict(torch.load(path)))"
+    with replacing(weights) as temporary:
+        torch.save(state.get("model", state), temporary)
+    return f"{report.summary()}\nwrote {weights} (load with model.load_state_dict(torch.load(path)))"
 
 
 def export_checkpoint(run_dir: Path, output: Path) -> str:
+    """A copy of the run's checkpoint, written beside `output` and renamed over it once complete."""
+    from graph.outputs import check_output, replacing
+
     source = checkpoint(run_dir)
-    shutil.copyfile(source, output)
+    with replacing(check_output(output, (".pt",), source=source)) as temporary:
+        shutil.copyfile(source, temporary)
     return f"copied {source.name} to {output}"
 
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from graph.document import FORMAT, VERSION, Reader
 from graph.library import SUFFIX, template_names, template_path
 from graph.model import Graph
+from graph.outputs import replacing
 from graph.registry import layer_spec
 from graph.resolve import default_input_port, default_output_port, find_block
 
@@ -257,14 +257,8 @@ def atomic_write(target: Path, data: bytes, *, make_folder: bool = True) -> None
     what was there. `make_folder=False` when a missing folder is the user's mistake to report, not to create."""
     if make_folder:
         target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with replacing(target) as temporary, temporary.open("wb") as stream:  # the user's permissions, not 0600
+        stream.write(data)
+        stream.flush()
+        os.fsync(stream.fileno())
 

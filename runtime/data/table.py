@@ -46,6 +46,8 @@ def read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
     for number, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
             raise DataError(f"'{path}' row {number} has {len(row)} cells but the header has {len(header)}")
+    if header[-1] == "" and all(not row[-1].strip() for row in rows[1:]):  # a comma ending every line
+        return header[:-1], [row[:-1] for row in rows[1:]]
     return header, rows[1:]
 
 
@@ -141,6 +143,16 @@ def _class_ids(path: Path, cells: list[str], out: OutputSpec, column: str
     return torch.tensor([index[c] for c in cells], dtype=torch.int64), names, renamed
 
 
+def _unnamed(header: list[str], features: list[int]) -> str:
+    """What to say of feature columns without a name: most often the row index pandas saves by default."""
+    unnamed = [i for i in features if not header[i]]
+    if not unnamed:
+        return ""
+    named = ",".join(header[i] for i in features if header[i])
+    return f"column {', '.join(str(i + 1) for i in unnamed)} has no name (a saved row index?) and is taken as a " \
+           f"feature: leave it out with --features {named}"
+
+
 def _targets(path: Path, rows: list[list[str]], header: list[str], label: int,
              out: OutputSpec) -> tuple[torch.Tensor, list[str] | None, list[str], str]:
     """The label column as class ids or values, the class names, the warnings about the labels, and the task."""
@@ -162,12 +174,14 @@ def build_csv(path: Path, spec: GraphSpec, seed: int, options: DataOptions) -> D
     inp = one_float_input(spec, name)
     header, rows = read_rows(path)
     features, label = _columns(path, header, options)
+    unnamed = _unnamed(header, features)
     if tuple(inp.shape) != (len(features),):
         raise DataMismatch(f"'{name}' gives {len(features)} features but input '{inp.name}' expects "
-                           f"{shape_text(inp.shape)}")
+                           f"{shape_text(inp.shape)}{'; ' + unnamed if unnamed else ''}")
     x = torch.from_numpy(_numbers(path, rows, features, header, features))
     out = trained_outputs(spec, name)[0]
     y, classes, warnings, task = _targets(path, rows, header, label, out)
+    warnings += [f"{name}: {unnamed}"] if unnamed else []
     train, val = fixed_split(len(x), options, f"'{name}'")
     info: dict[str, object] = {"source": str(path), "features": [header[i] for i in features],
                                "label": header[label], "train": len(train), "val": len(val)}

@@ -276,9 +276,17 @@ def test_csv_cells_that_are_not_numbers_name_row_and_column(text: str, options: 
         load_dataset(str(tmp_path / "bad.csv"), classifier((2,), 3), options=options)
 
 
-def test_csv_separated_by_semicolons_reads(tmp_path: Path) -> None:
+def test_csv_as_spreadsheets_and_pandas_write_them(tmp_path: Path) -> None:
     (tmp_path / "semi.csv").write_text("a;b;kind\n" + "".join(f"{i};{i};{i % 3}\n" for i in range(10)))
     assert len(load_dataset(str(tmp_path / "semi.csv"), classifier((2,), 3)).train) == 8
+    (tmp_path / "trailing.csv").write_text("a,b,kind,\n" + "".join(f"{i},{i},{i % 3},\n" for i in range(10)))
+    assert load_dataset(str(tmp_path / "trailing.csv"), classifier((2,), 3)).info["label"] == "kind"
+    (tmp_path / "index.csv").write_text(",a,kind\n" + "".join(f"{i},{i},{i % 3}\n" for i in range(10)))
+    saved_index = "column 1 has no name (a saved row index?) and is taken as a feature: leave it out with --features a"
+    assert load_dataset(str(tmp_path / "index.csv"), classifier((2,), 3)).warnings == [f"index.csv: {saved_index}"]
+    with pytest.raises(DataError, match=re.escape(f"'index.csv' gives 2 features but input 'X' expects 1; "
+                                                  f"{saved_index}")):
+        load_dataset(str(tmp_path / "index.csv"), classifier((1,), 3))
 
 
 def test_binary_and_utf16_text_files(tmp_path: Path) -> None:

@@ -96,8 +96,16 @@ def _check_shape(where: str, array: np.ndarray, want: tuple[int, ...], node: str
 
 
 def _as_input(where: str, array: np.ndarray, inp: InputSpec) -> torch.Tensor:
-    _check_shape(where, numbers(array, where), inp.shape, f"input '{inp.name}'", shape_text(inp.shape))
-    return floats(array, where) if inp.dtype == "float" else token_ids(array, where, inp)
+    """The input's samples; grey images saved without their channel axis (N, H, W) are taken as (N, 1, H, W)."""
+    values = numbers(array, where)
+    image = len(inp.shape) == 3
+    if image and inp.shape[0] == 1 and values.shape[1:] == inp.shape[1:]:
+        values = values[:, None]
+    need = shape_text(inp.shape)
+    if image and values.shape[1:] == (*inp.shape[1:], inp.shape[0]):
+        need += " (channels first; these look channels-last: save x.transpose(0, 3, 1, 2))"
+    _check_shape(where, values, inp.shape, f"input '{inp.name}'", need)
+    return floats(values, where) if inp.dtype == "float" else token_ids(values, where, inp)
 
 
 def _as_target(where: str, array: np.ndarray, out: OutputSpec) -> tuple[torch.Tensor, list[str] | None]:

@@ -194,6 +194,18 @@ def test_unusable_arrays_are_refused_by_file_and_array(arrays: dict[str, np.ndar
             load_dataset(str(tmp_path / "d.npz"), classifier((2,), 3))
 
 
+def test_images_without_a_channel_axis_or_channels_last(tmp_path: Path) -> None:
+    images = np.random.default_rng(0).random((10, 8, 8)).astype(np.float32)
+    np.savez(tmp_path / "grey.npz", x=images, y=np.arange(10) % 3)
+    x, _ = everything(load_dataset(str(tmp_path / "grey.npz"), classifier((1, 8, 8), 3)).train)
+    assert x["X"].shape == (8, 1, 8, 8)
+    np.savez(tmp_path / "hwc.npz", x=np.zeros((10, 8, 8, 3)), y=np.arange(10) % 3)
+    with pytest.raises(DataError, match=re.escape("'x' in hwc.npz gives samples of shape 8×8×3, but input 'X' "
+                                                  "needs 3×8×8 (channels first; these look channels-last: save "
+                                                  "x.transpose(0, 3, 1, 2))")):
+        load_dataset(str(tmp_path / "hwc.npz"), classifier((3, 8, 8), 3))
+
+
 def test_complex_arrays_are_refused_by_the_command(net: str, tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     np.savez(tmp_path / "c.npz", x=GOOD_X + 1j, y=GOOD_Y)

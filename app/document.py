@@ -35,10 +35,12 @@ class Document(QObject):
     path_changed = Signal(object)
     modified_changed = Signal(bool)
 
-    def __init__(self, graph: Graph | None = None, path: Path | None = None, parent: QObject | None = None) -> None:
+    def __init__(self, graph: Graph | None = None, path: Path | None = None, parent: QObject | None = None,
+                 template: str | None = None) -> None:
         super().__init__(parent)
         self.graph = graph if graph is not None else Graph("untitled")
         self.path = Path(path) if path is not None else None
+        self.template = template  # the template it was made from: named by its autosave until it is saved
         self.untitled_id = autosave.next_untitled_id()
         self.scope: list[str] = []
         self.undo_stack = QUndoStack(self)
@@ -59,7 +61,7 @@ class Document(QObject):
 
     @classmethod
     def from_template(cls, name: str) -> Document:
-        return cls(load_graph(name))
+        return cls(load_graph(name), template=name)
 
     def save(self, path: str | Path | None = None) -> Path:
         target = Path(path) if path is not None else self.path

@@ -4,6 +4,7 @@ is lost: a failed open keeps the current graph, a failed save keeps the edits.""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,7 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 from app.document import Document
 from graph import GraphFileError
 from graph.library import template_path
+from graph.names import file_stem
 
 if TYPE_CHECKING:
     from app.main_window import MainWindow
@@ -36,7 +38,7 @@ def new_from_template(window: MainWindow, name: str | None = None) -> bool:
         gallery.select(name)
     if name is None and not gallery.exec():
         return False
-    window.set_document(Document(gallery.graph()))
+    window.set_document(Document(gallery.graph(), template=gallery.chosen))
     return True
 
 
@@ -46,17 +48,17 @@ def open_dialog(window: MainWindow) -> None:
         open_path(window, Path(path))
 
 
-def open_source(window: MainWindow, source: str) -> bool:
-    """A path, or a template's name (as on the command line)."""
+def open_source(window: MainWindow, source: str, offer: bool = True) -> bool:
+    """A path, or a template's name (as on the command line). `offer`: the file's autosave left behind, if any."""
     if not Path(source).exists() and template_path(source) is not None:
         if not window.confirm_discard():
             return False
         window.set_document(Document.from_template(source))
         return True
-    return open_path(window, Path(source))
+    return open_path(window, Path(source), offer)
 
 
-def open_path(window: MainWindow, path: Path) -> bool:
+def open_path(window: MainWindow, path: Path, offer: bool = True) -> bool:
     if not window.confirm_discard():
         return False
     try:
@@ -69,31 +71,27 @@ def open_path(window: MainWindow, path: Path) -> bool:
         return False
     window.set_document(document)
     remember(window, path)
-    offer_recovery(window)
+    if offer:
+        offer_recovery(window, path)
     return True
 
 
-def offer_recovery(window: MainWindow) -> None:
-    """An autosave newer than the file means the editor stopped before its last edits were saved."""
-    from app.autosave import recoverable
+def offer_recovery(window: MainWindow, path: Path) -> None:
+    """An autosave of the file newer than it, left by an editor now gone: its last edits were never saved."""
+    from app.autosave import Leftovers
+    from app.recovery import recover
 
-    document = window.document
-    autosaved = recoverable(document.path) if document.path else None
-    if autosaved is None:
-        return
-    answer = QMessageBox.question(window, "Recover unsaved edits",
-                                  f"Layerbook kept edits of {document.path.name} that were never saved "
-                                  f"({autosaved}). Recover them?")
-    if answer == QMessageBox.StandardButton.Yes:
-        recovered = Document.open(autosaved)
-        window.attempt(document.edit, "Recover autosaved edits", lambda g: _replace(g, recovered.graph))
-
-
-def _replace(graph, other) -> None:
-    from graph.fileformat import to_document
-    from graph.snapshot import restore
-
-    restore(graph, to_document(other))
+    with Leftovers() as leftovers:
+        entry = leftovers.of_file(path)
+        if entry is None:
+            return
+        written = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.written))
+        answer = QMessageBox.question(window, "Recover unsaved edits",
+                                      f"Layerbook kept edits of {path.name} that were never saved (autosaved "
+                                      f"{written}, newer than the file). Recover them?")
+        problem = recover(window, leftovers, entry) if answer == QMessageBox.StandardButton.Yes else None
+    if problem:
+        QMessageBox.warning(window, "Cannot recover the edits", problem)
 
 
 def save(window: MainWindow) -> bool:
@@ -103,7 +101,7 @@ def save(window: MainWindow) -> bool:
 
 
 def save_as(window: MainWindow) -> bool:
-    start = str(window.document.path or Path.home() / f"{window.document.graph.name}.layerbook.json")
+    start = str(window.document.path or Path.home() / f"{file_stem(window.document.graph.name)}.layerbook.json")
     path, _ = QFileDialog.getSaveFileName(window, "Save the graph", start, GRAPH_FILTER)
     if not path:
         return False
@@ -126,7 +124,7 @@ def _write(window: MainWindow, path: Path) -> bool:
 def export_figure(window: MainWindow) -> None:
     from app.render import render_to_file
 
-    start = str(Path.home() / f"{window.document.graph.name}.svg")
+    start = str(Path.home() / f"{file_stem(window.document.graph.name)}.svg")
     path, _ = QFileDialog.getSaveFileName(window, "Export the figure", start, FIGURE_FILTER)
     if not path:
         return

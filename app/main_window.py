@@ -10,6 +10,7 @@ from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QShowEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
+from app import autosave
 from app.breadcrumb import Breadcrumb
 from app.document import Document
 from app.inspector import Inspector
@@ -26,7 +27,6 @@ from graph.catalog import ParamError
 from graph.inference import Analysis
 from graph.lint import lint
 
-AUTOSAVE_MS = 30_000
 RUNS_ROOT = Path("runs")  # the same folder as `python main.py train`: runs made either way are listed
 HEALTH_EVERY = 50  # steps between reports of each box's health, shown on the canvas
 REFUSED = (GraphError, ParamError, ValueError)  # an edit the graph refuses: its message goes to the status bar
@@ -40,6 +40,9 @@ def _detect_gpu() -> tuple[str, int] | None:
         return None
     properties = torch.cuda.get_device_properties(0)
     return properties.name, int(properties.total_memory)
+
+
+_windows: set[MainWindow] = set()  # the windows opened beside the first (recovered graphs): kept alive while open
 
 
 class MainWindow(QMainWindow):
@@ -59,7 +62,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.timeout.connect(self.autosave)
-        self.autosave_timer.start(AUTOSAVE_MS)
+        self.autosave_timer.start(autosave.interval_ms())
         self.resize(1400, 860)
         self._restore_layout()
         self.set_document(self.document)
@@ -178,8 +181,10 @@ class MainWindow(QMainWindow):
     # ---- the document ----------------------------------------------------------------------------------------
 
     def set_document(self, document: Document) -> None:
-        """Show `document` (a new, opened or template graph)."""
+        """Show `document` (a new, opened or template graph). The one it replaces was saved or its edits let go
+        (`confirm_discard`): its autosave goes too."""
         if document is not self.document:
+            autosave.discard(self.document)
             self.document.deleteLater()
         self.document = document
         document.analysis_changed.connect(self.refresh_analysis)
@@ -266,11 +271,21 @@ class MainWindow(QMainWindow):
 
     # ---- files -----------------------------------------------------------------------------------------------
 
-    def open_graph(self, source: str) -> bool:
-        """Open a file or a template by name (the command line's GRAPH)."""
+    def open_graph(self, source: str, offer_recovery: bool = True) -> bool:
+        """Open a file or a template by name (the command line's GRAPH). `offer_recovery=False` at start-up, where
+        every autosave left behind is offered at once."""
         from app.files import open_source
 
-        return open_source(self, source)
+        return open_source(self, source, offer_recovery)
+
+    def new_window(self) -> MainWindow:
+        """Another window of this process, with the same settings (a recovered graph beside the one open)."""
+        window = MainWindow(self.settings)
+        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        _windows.add(window)
+        window.destroyed.connect(lambda: _windows.discard(window))
+        window.show()
+        return window
 
     def open_file(self, path: str) -> bool:
         from app.files import open_path
@@ -278,10 +293,13 @@ class MainWindow(QMainWindow):
         return open_path(self, Path(path))
 
     def autosave(self) -> None:
-        from app.autosave import write_autosave
-
-        if self.document.is_modified():
-            write_autosave(self.document)
+        if not self.document.is_modified():
+            return
+        try:
+            autosave.write_autosave(self.document)
+        except OSError as error:  # a full disk, a data folder that cannot be written: the edits are still open
+            self.show_message(f"autosave failed: {error.strerror or error} ({autosave.directory()}); "
+                              "save your edits with Ctrl+S")
 
     def confirm_discard(self) -> bool:
         """Before losing changes: save, discard or cancel. True when it is fine to go on."""
@@ -323,10 +341,8 @@ class MainWindow(QMainWindow):
         if not self.confirm_discard():
             event.ignore()
             return
-        from app.autosave import discard
-
         self.train_panel.shutdown()  # a run in progress stops and saves what it learned
-        discard(self.document)
+        autosave.discard(self.document)
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("state", self.saveState())
         event.accept()

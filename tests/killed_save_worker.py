@@ -9,6 +9,10 @@
                                                                "written 2" and waits there, before the rename
     python tests/killed_save_worker.py autosave FILE FOLDER    open FILE in a window, edit it, let the autosave timer
                                                                write to FOLDER, then wait to be killed
+    python tests/killed_save_worker.py editor TEMPLATE         start the editor as `python main.py TEMPLATE` does,
+                                                               add a gelu box through its window, print "edited",
+                                                               then run (its timer autosaving, at the interval of
+                                                               LAYERBOOK_AUTOSAVE_SECONDS) until killed
 """
 
 from __future__ import annotations
@@ -110,8 +114,23 @@ def autosave_then_wait(path: Path, folder: Path) -> None:
     app.exec()
 
 
+def edit_then_wait(template: str) -> None:
+    """The application's own start (its data folder and settings come from the environment), one box added."""
+    from PySide6.QtCore import QPointF
+    from PySide6.QtWidgets import QApplication
+
+    from app import start_app
+
+    window = start_app(template)
+    window.add_layer("gelu", QPointF(400, 0))  # what the palette and the Tab popup ask of the window
+    print("edited", flush=True)
+    QApplication.instance().exec()
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "save-server":
         save_server(Path(sys.argv[2]))
+    elif sys.argv[1] == "editor":
+        edit_then_wait(sys.argv[2])
     else:
         autosave_then_wait(Path(sys.argv[2]), Path(sys.argv[3]))

@@ -1,6 +1,7 @@
 """Saving under SIGKILL: a process killed at random moments while it saves a graph leaves the previous file or the
 new one, whole, never a mix or a torn file, and nothing the app would take for a graph; an editor killed after its
-autosave offers the latest edits in the next window.
+autosave offers the latest edits in the next window, an unsaved graph's as much as a file's, and an editor still
+running never has its autosaves offered.
 
 save_graph writes a hidden temporary file (".<name>.<random>.tmp") and renames it over the target. A kill before
 the rename leaves that temporary file behind: it is not cleaned up later, but it never ends in ".json", so no
@@ -9,6 +10,7 @@ listing of graphs (the library, the blocks folder, the autosave folder) picks it
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import random
@@ -20,15 +22,17 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import autosave
 from app.document import Document
 from app.files import open_path
 from app.main_window import MainWindow
+from app.recovery import offer_crash_recovery
 from graph import Graph, load_graph
 from graph.library import SUFFIX
+from tests.app.widgets import open_window
 from tests.killed_save_worker import CHAIN_LENGTH, EDITED_WIDTH
 from tests.processes import CHILD_ENVIRONMENT, wait_until
 
@@ -144,5 +148,58 @@ def test_an_editor_killed_after_its_autosave_offers_the_latest_edits(tmp_path: P
 
 
 def _autosaved_width(folder: Path) -> int | None:
-    found = list(folder.glob(f"*{SUFFIX}")) if folder.is_dir() else []
+    found = list(folder.glob(f"*/*{SUFFIX}"))  # in the session folder of the editor's process
     return load_graph(found[0]).node("fc1").params["out_features"] if found else None
+
+
+def test_editors_killed_with_unsaved_graphs_offer_them_at_the_next_start(tmp_path: Path, qtbot,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two editors started as `python main.py TEMPLATE` starts one (their data folder and settings in tmp_path),
+    each adding a gelu to its template: both autosave as untitled-2 in a session of their own. While they run,
+    nothing of theirs is offered; once each is killed with SIGKILL, its graph is, and recovered."""
+    environment = {**CHILD_ENVIRONMENT, "XDG_DATA_HOME": str(tmp_path / "data"),
+                   "XDG_CONFIG_HOME": str(tmp_path / "config"), autosave.INTERVAL_VARIABLE: "0.1"}
+    folder = tmp_path / "data" / "Layerbook" / "autosave"
+    with open(tmp_path / "editors.log", "w") as log:
+        editors = {template: subprocess.Popen([sys.executable, str(WORKER), "editor", template], env=environment,
+                                              stdout=log, stderr=subprocess.STDOUT) for template in ("lenet", "mlp")}
+        try:
+            for template, editor in editors.items():
+                wait_until(lambda t=template: t in _autosaved_templates(folder), f"{template}'s autosave",
+                           process=editor)
+            assert _offered(folder) == []  # both editors are running
+            for template, editor in editors.items():
+                editor.kill()
+                editor.wait(timeout=30)
+                assert template in _offered(folder)
+        finally:
+            for editor in editors.values():
+                editor.kill()
+    autosaves = sorted(folder.glob(f"*/*{SUFFIX}"))
+    assert [path.name for path in autosaves] == ["untitled-2.layerbook.json"] * 2  # one number, two sessions
+
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)  # on close
+    window = open_window(qtbot, tmp_path, "lenet")
+    monkeypatch.setattr(autosave, "_directory", folder)  # where the editors' data folder put them
+    dialog = offer_crash_recovery(window)
+    listed = {dialog.tree.topLevelItem(i).text(0) for i in range(dialog.tree.topLevelItemCount())}
+    assert listed == {"unsaved graph from template lenet", "unsaved graph from template mlp"}
+    qtbot.mouseClick(dialog.buttons["Recover"], Qt.MouseButton.LeftButton)  # both: all are selected at first
+    recovered = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+    for other in recovered:
+        qtbot.addWidget(other)
+    documents = {w.document.template: w.document for w in recovered}
+    assert set(documents) == {"lenet", "mlp"}  # one in place of the start document, one in a window of its own
+    for template, document in documents.items():
+        assert [node.type for node in document.graph].count("gelu") == 1, template
+        assert document.is_modified() and document.path is None
+
+
+def _autosaved_templates(folder: Path) -> set[str]:
+    abouts = [json.loads(path.read_text()) for path in folder.glob(f"*/*{autosave.ABOUT}")]
+    return {about["template"] for about in abouts}
+
+
+def _offered(folder: Path) -> list[str]:
+    with autosave.Leftovers(folder) as leftovers:
+        return [entry.template for entry in leftovers.entries]

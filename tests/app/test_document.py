@@ -1,14 +1,12 @@
-"""The Document: scope editing inside blocks, files, the modified marker, clipboard across documents, autosave."""
+"""The Document: scope editing inside blocks, files, the modified marker, clipboard across documents (its autosave:
+test_autosave.py)."""
 
 from __future__ import annotations
 
-import os
-import time
 from pathlib import Path
 
 import pytest
 
-from app import autosave
 from app.document import Document
 from graph.fileformat import GraphFileError, dumps, load_graph
 from graph.model import GraphError
@@ -125,33 +123,6 @@ def test_open_a_bad_file_raises(tmp_path: Path, qtbot) -> None:
     bad.write_text("{ nope")
     with pytest.raises(GraphFileError):
         Document.open(bad)
-
-
-def test_autosave_and_recovery(tmp_path: Path, qtbot) -> None:
-    folder = tmp_path / "autosave"
-    doc = Document.from_template("lenet")
-    untitled = doc.autosave_path(folder)
-    assert untitled.name.startswith("untitled-")
-    saved = doc.save(tmp_path / "net.layerbook.json")
-    assert Document.recoverable(saved, folder) is None
-    doc.set_param("fc1", "out_features", 300)
-    written = doc.write_autosave(folder)
-    assert written == doc.autosave_path(folder) and written.parent == folder
-    old = time.time() - 60
-    os.utime(saved, (old, old))
-    recovered = Document.recoverable(saved, folder)
-    assert recovered == written
-    assert load_graph(recovered).node("fc1").params["out_features"] == 300
-    assert Document.recoverable(tmp_path / "elsewhere.layerbook.json", folder) is None
-    autosave.discard(doc, folder)
-    assert Document.recoverable(saved, folder) is None
-
-
-def test_autosave_names_are_stable_per_path(tmp_path: Path, qtbot) -> None:
-    a = Document(load_graph("lenet"), tmp_path / "x.layerbook.json")
-    b = Document(load_graph("lenet"), tmp_path / "x.layerbook.json")
-    assert a.autosave_path(tmp_path) == b.autosave_path(tmp_path)
-    assert Document.new().autosave_path(tmp_path) != Document.new().autosave_path(tmp_path)
 
 
 def test_apply_layout_is_one_undo_step(qtbot) -> None:

@@ -3,6 +3,8 @@ inspector), checked against the graph; every edit undoes to the byte-identical d
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -11,11 +13,14 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from app import autosave
+from app.document import Document
 from app.main_window import MainWindow
 from app.palette import MIME_TYPE
 from graph import Graph, load_graph, save_graph
 from graph.fileformat import dumps
 from graph.layout import layered_layout
+from tests.app.leftovers import left_behind
 from tests.app.widgets import open_window
 
 
@@ -248,17 +253,28 @@ def test_a_dropped_graph_file_opens(window: MainWindow, tmp_path: Path) -> None:
     assert window.document.graph.name == "mlp" and window.document.path == path
 
 
-def test_autosaved_edits_are_offered_back_after_a_crash(window: MainWindow, tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_autosaved_edits_are_offered_back_when_their_file_is_opened(window: MainWindow, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     path = save_graph(load_graph("lenet"), tmp_path / "work.layerbook.json")
-    assert window.open_graph(str(path))
-    window.document.set_param("fc1", "out_features", 123)
-    window.autosave()  # the timer's job; then the editor "crashes": the edit was never saved
+    old = time.time() - 60
+    os.utime(path, (old, old))  # saved a minute before the edit
+    crashed = Document.open(path)
+    crashed.set_param("fc1", "out_features", 123)
+    gone = left_behind(crashed, autosave.directory())  # the edit of an editor that crashed before saving it
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
-    window.document.undo_stack.setClean()  # (the crash) — nothing asks to save
     assert window.open_graph(str(path))
     assert window.document.graph.node("fc1").params["out_features"] == 123  # recovered
-    assert window.document.is_modified()  # recovered, not yet saved
+    assert window.document.is_modified() and window.document.path == path  # recovered, not yet saved
+    assert not gone.exists() and window.document.autosave_path().is_file()  # kept by this process from now on
+
+
+def test_edits_let_go_for_another_graph_leave_no_autosave(window: MainWindow) -> None:
+    window.document.set_param("fc1", "out_features", 123)
+    window.autosave()
+    written = window.document.autosave_path()
+    assert written.is_file()
+    assert window.open_graph("mlp")  # the question before losing the edits is answered Discard
+    assert not written.exists()
 
 
 def test_dark_theme_from_the_view_menu(window: MainWindow) -> None:
@@ -279,7 +295,7 @@ def test_new_from_template_with_a_knob(window: MainWindow, monkeypatch: pytest.M
     from app import files
 
     assert files.new_from_template(window)
-    assert window.document.graph.name == "mlp"
+    assert window.document.graph.name == "mlp" and window.document.template == "mlp"  # its autosave says so
     gallery = TemplateGallery()
     gallery.select("gpt")
     gallery.editors["N"].setValue(2)

@@ -199,22 +199,24 @@ def test_nan_weights_mid_run_fail_naming_the_step_and_keep_the_last_checkpoint(t
 
 
 @pytest.mark.parametrize("split", ["training", "validation"])
-def test_a_nan_sample_in_a_data_file_is_named_as_the_cause(tmp_path: Path, split: str) -> None:
-    """Not "lower the learning rate": no learning rate cures a NaN in the data."""
+def test_a_nan_sample_in_the_data_is_named_as_the_cause(tmp_path: Path, split: str) -> None:
+    """Not "lower the learning rate": no learning rate cures a NaN in the data. Data handed to the trainer is
+    diagnosed when the loss turns NaN; a file is refused as it loads, naming the sample, before any run folder."""
     x, y = _cluster_arrays(200)
-    # the split is a fixed permutation of the rows: a probe whose row i holds i tells which rows each split takes
-    probe = tmp_path / "probe.npz"
-    np.savez(probe, X=np.arange(200, dtype=np.float32)[:, None].repeat(8, 1), y=y)
-    dataset = load_dataset(str(probe), GraphSpec.of(classifier()))
-    row = int((dataset.train if split == "training" else dataset.val).inputs["X"][0, 0])
-    x[row, 3] = np.nan
-    np.savez(tmp_path / "data.npz", X=x, y=y)
-    config = CONFIG.updated(epochs=1, dataset=str(tmp_path / "data.npz"))
-    outcome = Trainer(classifier(), config, run_dir=tmp_path / "run").run()
+    np.savez(tmp_path / "clean.npz", X=x, y=y)
+    dataset = load_dataset(str(tmp_path / "clean.npz"), GraphSpec.of(classifier()))
+    (dataset.train if split == "training" else dataset.val).inputs["X"][0, 3] = float("nan")
+    outcome = Trainer(classifier(), CONFIG.updated(epochs=1), run_dir=tmp_path / "run", dataset=dataset).run()
     assert isinstance(outcome, Failed) and outcome.kind == "nan"
     assert "at step" in outcome.message and "because the data holds NaN or Inf values" in outcome.message
     assert f"1 of the {160 if split == 'training' else 40} {split} samples of 'X'" in outcome.message
     assert "lower learning rate" not in outcome.message
+    x[7, 3] = np.nan
+    np.savez(tmp_path / "data.npz", X=x, y=y)
+    config = CONFIG.updated(epochs=1, dataset=str(tmp_path / "data.npz"))
+    outcome = Trainer(classifier(), config, run_dir=tmp_path / "file-run").run()
+    assert isinstance(outcome, Failed) and outcome.kind == "data" and not (tmp_path / "file-run").exists()
+    assert "'X' in data.npz holds NaN in 1 of its 200 samples (the first at index 7)" in outcome.message
 
 
 def _cluster_arrays(samples: int) -> tuple[np.ndarray, np.ndarray]:

@@ -267,9 +267,8 @@ def run_report(command: str, source: str, as_json: bool) -> int:
     graph = read_graph(source)
     if graph is None:
         return EXIT_UNUSABLE
-    analysis = graph.analyze()
+    analysis = report.with_lint(graph, graph.analyze())  # info shows the warnings validate prints
     if command == "validate":
-        analysis = report.with_lint(graph, analysis)
         text = json.dumps(report.validation_json(graph, analysis), indent=2, ensure_ascii=False) if as_json \
             else report.validation_text(graph, analysis)
         print(text)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from graph.document import FORMAT, VERSION, Reader
+from graph.inference import expansion_problem
 from graph.library import SUFFIX, template_names, template_path
 from graph.model import Graph
 from graph.outputs import replacing
@@ -75,6 +76,9 @@ def loads(raw: str | bytes, source: str = "<text>", *, strict: bool = True, libr
     graph = reader.read(doc)
     if reader.defects and strict:
         raise GraphFileError(source, reader.defects)
+    too_large = expansion_problem(graph)
+    if too_large is not None:
+        raise GraphFileError(source, [too_large.message])
     graph.__dict__["load_defects"] = list(reader.defects)
     return graph
 

@@ -12,19 +12,19 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+from graph.capacity import MAX_BOXES, MAX_NESTING, MAX_REPEAT
 from graph.catalog import LayerSpec
 from graph.expressions import ExpressionError, evaluate
 from graph.library import library_blocks
 from graph.model import Edge, Graph, Node
 from graph.problems import Problem, ShapeError
-from graph.resolve import block_outputs, resolve
+from graph.resolve import block_outputs, expanded_boxes, resolve
 from graph.tensor import TensorType, format_shape
 from graph.tying import apply_ties
 from graph.validation import check_structure, who
 from graph.values import describe, resolve_values
 
 Ports = dict[str, list[TensorType]]
-MAX_NESTING = 32  # blocks inside blocks; far beyond any real network, well within Python's recursion limit
 _DEPTH: ContextVar[int] = ContextVar("block_depth", default=0)  # nesting of the block being analysed
 
 
@@ -103,10 +103,22 @@ def analyze(graph: Graph) -> Analysis:
     if cached is not None and cached[0] == key:
         return cached[1]
     scope, problems = graph_scope(graph)
-    result = _analyze(graph, scope, None)
+    too_large = expansion_problem(graph, scope)
+    result = Analysis([too_large]) if too_large is not None else _analyze(graph, scope, None)
     result.problems[:0] = problems
     graph.__dict__["_analysis"] = (key, result)
     return result
+
+
+def expansion_problem(graph: Graph, scope: Mapping[str, Any] | None = None) -> Problem | None:
+    """The error of a graph that expands past MAX_BOXES layers; checked before anything expands it (inference
+    would walk every distinct copy, compilation would build every one)."""
+    boxes = expanded_boxes(graph, graph_scope(graph)[0] if scope is None else scope, MAX_REPEAT)
+    if boxes <= MAX_BOXES:
+        return None
+    return Problem("too-large", f"'{graph.name}' expands to {boxes:,} boxes (every copy of a repeat and every "
+                   f"box inside a block counted), more than the limit of {MAX_BOXES:,} a graph may have: lower "
+                   "the repeats or the nesting of blocks")
 
 
 def _blocks_key(graph: Graph) -> tuple[tuple[str, int], ...]:
@@ -269,8 +281,8 @@ def _copies(node: Node, scope: Mapping[str, Any]) -> int:
         value = evaluate(raw, scope) if isinstance(raw, str) else raw
     except ExpressionError as exc:
         raise _Failed([Problem("expression", f"{who(node)}: repeat = {describe(raw)}: {exc}", node.name)]) from None
-    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 10_000:
-        raise _Failed([Problem("param-range", f"{who(node)}: repeat must be an integer from 1 to 10,000 "
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_REPEAT:
+        raise _Failed([Problem("param-range", f"{who(node)}: repeat must be an integer from 1 to {MAX_REPEAT:,} "
                                f"(got {describe(raw)})", node.name)])
     return value
 

@@ -11,22 +11,30 @@ Codes (listed in graph.problems.CODES with the validation codes):
 - output-padding-not-exportable: a transposed convolution whose output_padding is not below its stride: torch
   accepts it when it is below the dilation, but ONNX's ConvTranspose does not, so the graph trains and cannot be
   exported.
+- too-many-parameters: the weights alone (4 bytes each) are more than this machine's memory.
+- memory: one training step at the graph's batch size (its training settings', else `train`'s default) needs
+  more than this machine's free memory less the safety margin (graph/capacity.py), by the estimate of
+  graph/summary.py; put on the box that takes the most. The same figures `train` refuses a run with.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from graph.capacity import available_memory, format_bytes, total_memory
 from graph.inference import Analysis
 from graph.model import Graph, Node
 from graph.problems import WARNING, Problem
 from graph.registry import layer_spec
+from graph.summary import Summary, fit_problem, summarize, training_batch, training_memory, training_optimizer
 
 BIAS_BEFORE_BATCHNORM = "bias-before-batchnorm"
 SOFTMAX_BEFORE_CROSS_ENTROPY = "softmax-before-cross-entropy"
 LINEAR_AFTER_LINEAR = "linear-after-linear"
 DROPOUT_BEFORE_OUTPUT = "dropout-before-output"
 OUTPUT_PADDING = "output-padding-not-exportable"
+TOO_MANY_PARAMETERS = "too-many-parameters"
+MEMORY = "memory"
 
 LINEAR_TYPES = ("fully-conn", "conv-1d", "conv-2d", "transp-conv-1d", "transp-conv-2d")
 DROPOUT_TYPES = ("dropout", "dropout-2d")
@@ -39,7 +47,37 @@ def lint(graph: Graph, analysis: Analysis | None = None) -> list[Problem]:
     for node in graph.nodes:
         consumers = [graph.node(e.dst) for e in graph.out_edges(node.name)]
         problems += _check(graph, analysis, node, consumers)
-    return problems
+    return problems + memory_warnings(graph, analysis)
+
+
+def memory_warnings(graph: Graph, analysis: Analysis, summary: Summary | None = None) -> list[Problem]:
+    """Weights beyond the machine's memory, or a training step beyond its free memory: on the box that takes
+    the most. Only for a whole network without errors (not the inside of a block)."""
+    if not analysis.ok or any(block is graph for block in graph.blocks.values()):
+        return []
+    summary = summary if summary is not None else summarize(graph, analysis)
+    if not summary.rows:
+        return []
+    total = total_memory()
+    weights = summary.parameters * 4
+    if total is not None and weights > total:
+        heaviest = max(summary.rows, key=lambda row: row.parameters)
+        return [Problem(TOO_MANY_PARAMETERS, f"'{graph.name}' has {summary.parameters:,} parameters, "
+                        f"{format_bytes(weights)} at 4 bytes each: more than this machine's "
+                        f"{format_bytes(total)} of memory, so it cannot even be built here; {heaviest.type} "
+                        f"'{heaviest.name}' holds {heaviest.parameters:,} of them", heaviest.name, severity=WARNING)]
+    available = available_memory()
+    batch, optimizer = training_batch(graph), training_optimizer(graph)
+    problem = fit_problem(summary, batch, optimizer, available) if available is not None else None
+    if problem is None:
+        return []
+    # the box that takes the most: of the weights and their state when those alone do not fit, else of the step
+    counted = 0 if training_memory(summary, 0, optimizer).total > available.usable else batch
+    costliest = max(summary.rows, key=lambda row: training_memory(Summary([row]), counted, optimizer).total)
+    share = training_memory(Summary([costliest]), counted, optimizer).total
+    return [Problem(MEMORY, f"training '{graph.name}' will not fit this machine's memory: {problem}; "
+                    f"{costliest.type} '{costliest.name}' takes the most ({format_bytes(share)})", costliest.name,
+                    severity=WARNING)]
 
 
 def _check(graph: Graph, analysis: Analysis, node: Node, consumers: list[Node]) -> list[Problem]:

@@ -31,6 +31,7 @@ CODES: dict[str, str] = {
     "rank": "the incoming tensor has the wrong number of dimensions",
     "dtype": "token ids where float values are needed, or the reverse",
     "tie": "a fully-conn tied to an embedding that is missing or of another size",
+    "too-large": "a graph that expands (repeats × blocks) past the number of layers a graph may have",
     # lint warnings (graph/lint.py): legal graphs with a likely mistake
     "bias-before-batchnorm": "a bias right before a batchnorm, which cancels it (a warning)",
     "softmax-before-cross-entropy": "a softmax before a cross-entropy output, which applies log-softmax itself "
@@ -39,6 +40,8 @@ CODES: dict[str, str] = {
     "dropout-before-output": "a dropout right before an output only adds noise to predictions (a warning)",
     "output-padding-not-exportable": "a transposed convolution's output_padding not below its stride, which "
                                      "ONNX cannot express (a warning)",
+    "too-many-parameters": "weights (4 bytes each) beyond this machine's memory (a warning)",
+    "memory": "a training step beyond this machine's free memory, by the estimate (a warning)",
 }
 
 

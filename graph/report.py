@@ -5,10 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from graph.capacity import format_bytes
 from graph.inference import Analysis
 from graph.lint import lint
 from graph.model import Graph
+from graph.summary import Memory, memory_parts, summarize, training_batch, training_memory, training_optimizer
 from graph.tensor import format_shape
+
+MEMORY_FIELDS = ("parameters", "buffers", "gradients", "optimizer_state", "activations", "workspace")
 
 
 def with_lint(graph: Graph, analysis: Analysis) -> Analysis:
@@ -50,9 +54,22 @@ def info_json(graph: Graph, analysis: Analysis) -> dict[str, Any]:
         "valid": analysis.ok,
         "parameters": analysis.parameters,
         "trainable_parameters": analysis.parameters,
+        "training_memory": memory_json(graph, analysis),
         "nodes": nodes,
         "problems": [p.to_json() for p in analysis.problems],
     }
+
+
+def memory_json(graph: Graph, analysis: Analysis) -> dict[str, Any]:
+    """The estimate of one training step at the batch size and optimizer `train` would use, in bytes."""
+    batch, optimizer, memory = _training_step(graph, analysis)
+    return {"batch_size": batch, "optimizer": optimizer, "total": memory.total,
+            **{name: getattr(memory, name) for name in MEMORY_FIELDS}}
+
+
+def _training_step(graph: Graph, analysis: Analysis) -> tuple[int, str, Memory]:
+    batch, optimizer = training_batch(graph), training_optimizer(graph)
+    return batch, optimizer, training_memory(summarize(graph, analysis), batch, optimizer)
 
 
 def info_text(graph: Graph, analysis: Analysis) -> str:
@@ -68,9 +85,17 @@ def info_text(graph: Graph, analysis: Analysis) -> str:
     title = f"{graph.name}" + (f" — {graph.title}" if graph.title else "")
     lines[:0] = [title, ""]
     lines += ["", f"total parameters: {analysis.parameters:,} (trainable: {analysis.parameters:,})"]
+    if analysis.ok:
+        lines.append(_memory_line(graph, analysis))
     if analysis.problems:
         lines += ["", *[str(p) for p in analysis.problems]]
     return "\n".join(lines)
+
+
+def _memory_line(graph: Graph, analysis: Analysis) -> str:
+    batch, optimizer, memory = _training_step(graph, analysis)
+    return (f"training memory: about {format_bytes(memory.total)} for one step at batch size {batch:,} with "
+            f"{optimizer} ({', '.join(memory_parts(memory, optimizer))})")
 
 
 def templates_json() -> list[dict[str, Any]]:

@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+import graph.lint
+import main
 from graph import Graph, load_graph
+from graph.capacity import GIB, Available, format_bytes
 from graph.library import library_blocks, template_names
 from graph.lint import (
     BIAS_BEFORE_BATCHNORM,
     DROPOUT_BEFORE_OUTPUT,
     LINEAR_AFTER_LINEAR,
+    MEMORY,
     OUTPUT_PADDING,
     SOFTMAX_BEFORE_CROSS_ENTROPY,
+    TOO_MANY_PARAMETERS,
     lint,
 )
 from graph.problems import CODES, WARNING
+from graph.summary import fit_problem, summarize
 from tests.graph.builders import chain
+from tests.probes import probe
+
+
+def machine(monkeypatch: pytest.MonkeyPatch, free: int, total: int = 256 * GIB) -> None:
+    """Lint as if on a machine with `free` bytes of available RAM and `total` in all."""
+    monkeypatch.setattr(graph.lint, "available_memory", lambda: Available(free, "of free RAM"))
+    monkeypatch.setattr(graph.lint, "total_memory", lambda: total)
 
 
 def codes(g: Graph) -> list[str]:
@@ -23,7 +38,8 @@ def codes(g: Graph) -> list[str]:
 
 
 def test_lint_codes_are_documented() -> None:
-    for code in (BIAS_BEFORE_BATCHNORM, SOFTMAX_BEFORE_CROSS_ENTROPY, LINEAR_AFTER_LINEAR, DROPOUT_BEFORE_OUTPUT):
+    for code in (BIAS_BEFORE_BATCHNORM, SOFTMAX_BEFORE_CROSS_ENTROPY, LINEAR_AFTER_LINEAR, DROPOUT_BEFORE_OUTPUT,
+                 TOO_MANY_PARAMETERS, MEMORY):
         assert code in CODES
 
 
@@ -94,7 +110,8 @@ def test_an_output_padding_onnx_cannot_express(params: dict, warned: bool) -> No
 
 
 @pytest.mark.parametrize("name", template_names())
-def test_no_template_is_linted(name: str) -> None:
+def test_no_template_is_linted(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    machine(monkeypatch, free=64 * GIB)  # the rules, not this machine: memory has its own tests below
     g = load_graph(name)
     assert lint(g, g.analyze()) == []
     for block in g.blocks.values():
@@ -104,3 +121,65 @@ def test_no_template_is_linted(name: str) -> None:
 def test_no_library_block_is_linted() -> None:
     for block in library_blocks().values():
         assert lint(block, block.analyze()) == []
+
+
+# --- memory: probes of issue 13, called valid without a word --------------------------------------------------
+
+def test_weights_beyond_the_machine_are_a_warning_on_the_heaviest_box(monkeypatch: pytest.MonkeyPatch,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    machine(monkeypatch, free=20 * GIB, total=24 * GIB)
+    assert main.main(["validate", str(probe("huge-fully-conn"))]) == 0  # warnings: still valid
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        "warning: 'huge-fully-conn' has 61,009,988,003 parameters, 227.3 GiB at 4 bytes each: more than this "
+        "machine's 24.0 GiB of memory, so it cannot even be built here; fully-conn 'fc' holds 61,009,247,000 of them",
+        "huge-fully-conn: valid (5 nodes, 61,009,988,003 parameters, 1 warning(s))"]
+
+
+@pytest.mark.parametrize(("name", "box"), [("wide-conv", "conv"), ("huge-input", "head")])
+def test_a_step_beyond_the_free_memory_is_a_warning_with_the_figures(name: str, box: str,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    machine(monkeypatch, free=20 * GIB)
+    g = load_graph(probe(name))
+    problems = lint(g, g.analyze())
+    assert [(p.code, p.node, p.severity) for p in problems] == [(MEMORY, box, WARNING)]
+    expected = fit_problem(summarize(g), 64, "adam", Available(20 * GIB, "of free RAM"))
+    assert problems[0].message.startswith(f"training '{name}' will not fit this machine's memory: {expected}; ")
+    assert "16.0 GiB (80% of the 20.0 GiB of free RAM, a 20% safety margin) may be used" in expected
+    assert ("batch size 1 fits" if name == "wide-conv" else "even the weights") in expected
+
+
+def test_the_warning_follows_the_graphs_batch_size_and_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    g = load_graph("resnet50")  # about 9.6 GiB at its batch size of 64 with Adam
+    machine(monkeypatch, free=64 * GIB)
+    assert lint(g, g.analyze()) == []
+    machine(monkeypatch, free=8 * GIB)
+    problems = lint(g, g.analyze())
+    assert [p.code for p in problems] == [MEMORY] and "at batch size 64 " in problems[0].message
+    g.training["batch_size"] = 16
+    g.touch()
+    assert lint(g, g.analyze()) == []
+
+
+def test_no_memory_warning_inside_a_block_or_for_a_graph_with_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    machine(monkeypatch, free=GIB // 1024)
+    g = load_graph("resnet50")
+    assert [p.code for p in lint(g, g.analyze())] == [MEMORY]
+    for block in g.blocks.values():
+        assert lint(block, block.analyze()) == []
+    g.set_param("fc1", "out_features", 0)
+    assert not g.analyze().ok and MEMORY not in [p.code for p in lint(g, g.analyze())]
+
+
+def test_info_shows_the_estimate_and_the_warning(monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    machine(monkeypatch, free=20 * GIB)
+    assert main.main(["info", str(probe("wide-conv"))]) == 0
+    out = capsys.readouterr().out
+    assert "training memory: about 733.3 GiB for one step at batch size 64 with adam (weights 129.7 MiB" in out
+    assert "warning: training 'wide-conv' will not fit this machine's memory" in out
+    assert main.main(["info", str(probe("wide-conv")), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["training_memory"]["batch_size"] == 64 and report["training_memory"]["total"] > 700 * GIB
+    assert [p["code"] for p in report["problems"]] == [MEMORY]
+    assert format_bytes(report["training_memory"]["total"]) == "733.3 GiB"

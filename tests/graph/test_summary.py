@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from graph import load_graph
+from graph import Graph, load_graph
+from graph.capacity import Available, format_bytes
 from graph.library import template_names
-from graph.summary import Memory, largest_batch, summarize, training_memory
+from graph.summary import (
+    DEFAULT_BATCH,
+    DEFAULT_MOMENTUM,
+    Memory,
+    fit_problem,
+    largest_batch,
+    memory_parts,
+    summarize,
+    training_memory,
+    training_optimizer,
+)
 from tests.graph.builders import chain
 
 LENET_MACS = {"conv1": 32 * 24 * 24 * 25, "conv2": 64 * 4 * 4 * 32 * 25, "fc1": 256 * 200, "fc2": 200 * 10}
@@ -65,13 +76,74 @@ def test_every_template_summarises(name: str) -> None:
     assert summary.mult_adds > 0 and summary.activations > 0
 
 
-def test_training_memory_and_largest_batch() -> None:
-    g = load_graph("lenet")
+def test_training_memory_by_hand() -> None:
+    """input(8) → fully-conn(4) → relu → output (cross-entropy), at batch 10 with Adam, counted by hand."""
+    g = chain((8,), ("fully-conn", {"out_features": 4}), ("relu", {}))
+    g.set_param("Y", "loss", "cross-entropy")
     summary = summarize(g)
-    memory = training_memory(summary, 32)
-    p = 105_506 * 4
-    assert memory == Memory(p, p, 2 * p, summary.activations * 32 * 4, 4 * p + summary.activations * 128)
-    assert training_memory(summary, 32, optimizer="sgd").optimizer_state == 0
+    assert summary.parameters == 36
+    assert summary.activations == 8 + 4 + 4 + 4  # the batch, fc's output, relu's, the loss's log-probabilities
+    assert summary.largest == 4  # the data gets no gradient: it never counts as the largest tensor
+    memory = training_memory(summary, 10, "adam")
+    weights = 36 * 4
+    assert memory == Memory(parameters=weights, buffers=0, gradients=weights, optimizer_state=2 * weights,
+                            activations=20 * 10 * 4, workspace=2 * 4 * 10 * 4 + weights)
+    assert memory.total == 4 * weights + 800 + 464 and memory.model == weights
+    assert training_memory(summary, 10, "sgd").optimizer_state == 0
+    assert training_memory(summary, 10, "momentum").optimizer_state == weights
+    assert training_memory(summary, 10, "sgd").workspace == 2 * 4 * 10 * 4
+    half = training_memory(summary, 10, "adam", activation_bytes=2)
+    assert half.activations == memory.activations // 2 and half.workspace == 2 * 4 * 10 * 2 + 36 * 2 + weights
+
+
+def test_largest_batch_is_the_last_that_fits() -> None:
+    summary = summarize(load_graph("lenet"))
     fits = largest_batch(summary, 100_000_000)
     assert training_memory(summary, fits).total <= 100_000_000 < training_memory(summary, fits + 1).total
     assert largest_batch(summary, 1000) == 0
+
+
+@pytest.mark.parametrize(("layer", "shape", "kept"), [
+    (("maxpool", {"kernel_size": 2}), (1, 4, 4), 4 * 3),  # its output and int64 indices of the maxima
+    (("dropout", {"p": 0.5}), (8,), 8 + 2),  # its output and a one-byte mask
+    (("reshape", {"shape": [2, 4]}), (8,), 0),  # a view of its input
+    (("lstm", {"hidden_size": 4}), (5, 3), 5 * 4 + 5 * ((2 * 4 + 3) * 4 + 3)),  # and its gates at every step
+    (("gru", {"hidden_size": 4}), (5, 3), 5 * 4 + 5 * ((2 * 3 + 3) * 4 + 3)),
+    (("mha", {"num_heads": 2}), (5, 4), 5 * 4 + 4 * 5 * 4),  # and its projections; fused: no weights kept
+    (("mha", {"num_heads": 2, "dropout": 0.1}), (5, 4), 5 * 4 + 4 * 5 * 4 + 3 * 2 * 5 * 5),
+])
+def test_what_a_layer_keeps_for_the_backward_pass(layer: tuple, shape: tuple[int, ...], kept: int) -> None:
+    rows = {r.type: r for r in summarize(chain(shape, layer)).rows}
+    assert rows[layer[0]].activations == kept
+
+
+def test_buffers_and_token_ids_are_counted() -> None:
+    g = chain((3, 4, 4), ("batchnorm", {}))
+    assert summarize(g).buffers == 2 * 3 + 1  # running mean and variance, the step count
+    g = chain((5,), ("embed", {"num_embeddings": 10, "embedding_dim": 4}), g=Graph("tokens"))
+    g.set_param("X", "dtype", "int")
+    assert {r.type: r for r in summarize(g).rows}["input"].activations == 2 * 5  # int64 ids: two values each
+
+
+def test_the_default_settings_are_those_of_train() -> None:
+    """graph/ cannot import the runtime's TrainConfig: its defaults are copied, and compared here."""
+    defaults = pytest.importorskip("runtime.training.config").TrainConfig()
+    assert (defaults.batch_size, defaults.momentum) == (DEFAULT_BATCH, DEFAULT_MOMENTUM)
+    assert training_optimizer(Graph("plain")) == defaults.optimizer
+    assert training_optimizer(load_graph("gpt")) == "adamw"
+
+
+def test_fit_problem_gives_the_figures_and_the_batch_that_fits() -> None:
+    summary = summarize(load_graph("lenet"))
+    step = training_memory(summary, 32).total
+    assert fit_problem(summary, 32, "adam", Available(2 * step, "of free RAM")) is None
+    tight = Available(step, "of free RAM")  # 80% of it may be used: batch 32 no longer fits
+    fits = largest_batch(summary, tight.usable)
+    assert 0 < fits < 32
+    text = fit_problem(summary, 32, "adam", tight)
+    assert text == (f"one training step at batch size 32 needs about {format_bytes(step)} "
+                    f"({', '.join(memory_parts(training_memory(summary, 32), 'adam'))}) but "
+                    f"{format_bytes(tight.usable)} (80% of the {format_bytes(step)} of free RAM, a 20% safety "
+                    f"margin) may be used: batch size {fits} fits: set the batch size to {fits} (--batch-size {fits})")
+    weights = fit_problem(summary, 32, "adam", Available(1000, "of free RAM"))
+    assert "even the weights, their gradients and the optimizer's state" in weights

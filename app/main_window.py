@@ -17,6 +17,7 @@ from app.inspector import Inspector
 from app.memory import settle_memory
 from app.menus import build_menus
 from app.palette import Palette
+from app.places import default_runs_folder
 from app.problems_panel import ProblemsPanel
 from app.scene import GraphScene
 from app.style import theme
@@ -27,7 +28,8 @@ from graph.catalog import ParamError
 from graph.inference import Analysis
 from graph.lint import lint
 
-RUNS_ROOT = Path("runs")  # the same folder as `python main.py train`: runs made either way are listed
+RUNS_FOLDER_KEY = "training/runs_folder"  # the user's runs folder; unset: beside the graph, or the data folder
+TRAINING_SHARE = 0.45  # of the window's height, for the Training dock when it is first shown
 HEALTH_EVERY = 50  # steps between reports of each box's health, shown on the canvas
 REFUSED = (GraphError, ParamError, ValueError)  # an edit the graph refuses: its message goes to the status bar
 
@@ -105,8 +107,9 @@ class MainWindow(QMainWindow):
         from app.training.panel import TrainPanel
         from app.training.runs_panel import RunsPanel
 
-        self.train_panel = TrainPanel(RUNS_ROOT)
-        self.runs_panel = RunsPanel(RUNS_ROOT)  # bundles get the figure from app.render
+        self.train_panel = TrainPanel(default_runs_folder(None))
+        self.train_panel.runs_root = str(self.settings.value(RUNS_FOLDER_KEY, "") or "")
+        self.runs_panel = RunsPanel(self.train_panel.runs_root)  # bundles get the figure from app.render
         self._training_ready = False
         for title, widget in (("Training", self.train_panel), ("Runs", self.runs_panel)):
             dock = QDockWidget(title, self)
@@ -134,7 +137,9 @@ class MainWindow(QMainWindow):
         self.docks["Training"].show()
         self.docks["Training"].raise_()
         self._training_shown(True)  # ready even before the window is on screen (no visibility signal yet)
-        self.resizeDocks([self.docks["Training"]], [330], Qt.Orientation.Vertical)
+        # under half the height: the canvas keeps room; the settings scroll when the dock is lower than they are
+        self.resizeDocks([self.docks["Training"]], [max(330, round(self.height() * TRAINING_SHARE))],
+                         Qt.Orientation.Vertical)
 
     def continue_run(self, run_dir: str) -> None:
         """Continue a run from the Runs panel, to a number of epochs the user chooses (more, for a finished run)."""
@@ -175,6 +180,7 @@ class MainWindow(QMainWindow):
         self.train_panel.state_changed.connect(lambda state: self.show_message(f"training: {state}"))
         self.train_panel.run_started.connect(lambda _run: self.scene.set_health(None))
         self.train_panel.run_finished.connect(lambda _outcome: self.runs_panel.refresh())
+        self.train_panel.runs_folder_chosen.connect(self.set_runs_folder)
         self.runs_panel.open_graph_requested.connect(self.open_file)
         self.runs_panel.continue_requested.connect(self.continue_run)
 
@@ -191,6 +197,8 @@ class MainWindow(QMainWindow):
         document.scope_changed.connect(self.refresh_scope)
         document.modified_changed.connect(self.refresh_title)
         document.path_changed.connect(self.refresh_title)
+        document.path_changed.connect(self._follow_runs_folder)
+        self._follow_runs_folder()
         self.actions.bind_undo_stack(document.undo_stack)
         if self._training_ready:
             self.train_panel.set_graph(document.graph)
@@ -199,6 +207,20 @@ class MainWindow(QMainWindow):
         self.refresh_title()
         settle_memory()
         QTimer.singleShot(0, self.view.frame)
+
+    def _follow_runs_folder(self, *_: object) -> None:
+        """The default runs folder is the document's (beside its file); the Runs panel lists the folder in use."""
+        self.train_panel.set_default_runs_root(default_runs_folder(self.document.path))
+        self.runs_panel.set_runs_root(self.train_panel.runs_root)
+
+    def set_runs_folder(self, folder: str) -> None:
+        """The user's runs folder, remembered; "" for the default (beside the graph, or the data folder)."""
+        self.train_panel.runs_root = folder
+        if folder:
+            self.settings.setValue(RUNS_FOLDER_KEY, str(self.train_panel.runs_root))  # absolute
+        else:
+            self.settings.remove(RUNS_FOLDER_KEY)
+        self._follow_runs_folder()
 
     def refresh_scope(self, *_: object) -> None:
         self.scene.set_graph(self.document.scope_graph)

@@ -34,9 +34,12 @@ def screenshot_command(source: str, output: str, size: tuple[int, int] = DEFAULT
     """0 when the picture was written; 2 with a message otherwise. `train_seconds`: start training from the Train
     panel with the graph's own settings, wait that long, and take the picture with the curves as they are."""
     view = view or View()
+    from graph import GraphFileError, load_graph
+
     try:
         path = check_output(output, SUFFIXES, source=source)
-    except OutputError as error:
+        load_graph(source)  # read here, before the window: its message box would wait for a click off-screen
+    except (OutputError, GraphFileError) as error:
         print(error, file=sys.stderr)
         return 2
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
@@ -50,9 +53,10 @@ def screenshot_command(source: str, output: str, size: tuple[int, int] = DEFAULT
     settings = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "Layerbook", "screenshot")
     settings.clear()  # a picture for the docs: the default layout, not the user's
     window = MainWindow(settings)
+    window.set_runs_folder(str(Path("runs").resolve()))  # training and --runs use ./runs, as the command line
     if theme != "light":
         window.set_theme(theme)
-    if not window.open_graph(source):
+    if not window.open_graph(source, offer_recovery=False):  # a picture: no question about an autosave
         print(f"cannot open '{source}'", file=sys.stderr)
         return 2
     window.resize(*size)

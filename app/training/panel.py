@@ -12,12 +12,14 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QInputDialog,
     QLabel,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QSplitter,
     QVBoxLayout,
@@ -25,15 +27,18 @@ from PySide6.QtWidgets import (
 )
 
 from app.memory import settle_memory
+from app.places import unwritable_reason
 from app.training.controller import TrainingController
 from app.training.plots import LivePlots
 from app.training.preview_view import ERROR_STYLE, DataPreview
+from app.training.runs_folder import RunsFolderField
 from app.training.settings_form import SettingsForm
 from app.training.tasks import run_task
 
 CHOOSE_FILE, CHOOSE_FOLDER = "Choose file…", "Choose folder…"
 FILE_FILTER = "Data files (*.csv *.npz *.npy *.txt);;All files (*)"
 PREVIEW_COUNT = 16
+DATA_WIDTH = 270  # the data preview, three samples to a row
 RATE_EVERY_S = 0.5
 MAX_EPOCHS = 100_000
 
@@ -43,10 +48,11 @@ class TrainPanel(QWidget):
     run_finished = Signal(object)  # Finished or Failed
     health = Signal(object)  # Health events, for colouring the graph's boxes
     state_changed = Signal(str)  # preparing, running, paused, validating, stopping, stopped, finished, failed
+    runs_folder_chosen = Signal(str)  # the user changed the runs folder: its path, or "" for the default
 
     def __init__(self, runs_root: Path = Path("runs"), parent: QWidget | None = None) -> None:
+        """`runs_root`: the default runs folder, until the user chooses one or `set_default_runs_root` moves it."""
         super().__init__(parent)
-        self.runs_root = runs_root
         self.graph: Any = None
         self.overrides: dict[str, Any] = {}
         self.controller = TrainingController(self)
@@ -56,6 +62,7 @@ class TrainPanel(QWidget):
         self._preview_generation = 0
         self._source: str | None = None  # the data last chosen (a cancelled file dialog returns to it)
         self._build()
+        self.runs_folder.set_default(runs_root)
         self._connect()
         self.setAcceptDrops(True)
         self._set_buttons("idle")
@@ -70,6 +77,7 @@ class TrainPanel(QWidget):
         self.dataset.addItem(CHOOSE_FOLDER, CHOOSE_FOLDER)
         self.preview = DataPreview()
         self.settings = SettingsForm()
+        self.runs_folder = RunsFolderField()
         self.train_button = _button("Train", "Start training with these settings")
         self.pause_button = _button("Pause", "Pause after the current step; click again to resume")
         self.stop_button = _button("Stop", "Stop after the current step (last.pt is saved)")
@@ -86,20 +94,27 @@ class TrainPanel(QWidget):
         self.status_line = QLabel("Ready.")
         self.status_line.setAccessibleName("Training status")
         self.status_line.setWordWrap(True)
+        # three columns side by side: the dock is low (330 pixels when training is first shown), and wide
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self._controls())
-        splitter.addWidget(self.plots)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([340, 700])
+        columns = (self._data_column(), self._controls(), self.plots)
+        for column in columns:
+            splitter.addWidget(column)
+        splitter.setStretchFactor(2, 1)
+        splitter.setSizes([DATA_WIDTH, columns[1].minimumSizeHint().width(), 700])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(splitter)
 
-    def _controls(self) -> QWidget:
+    def _data_column(self) -> QWidget:
         data = QGroupBox("Data")
-        data_layout = QVBoxLayout(data)
-        data_layout.addWidget(self.dataset)
-        data_layout.addWidget(self.preview, 1)
+        layout = QVBoxLayout(data)
+        layout.addWidget(self.dataset)
+        layout.addWidget(self.preview, 1)
+        return data
+
+    def _controls(self) -> QWidget:
+        """The settings (scrolled when the panel is too low for them), then where the run goes, the buttons and
+        the run's progress, always in sight."""
         settings = QGroupBox("Settings")
         QVBoxLayout(settings).addWidget(self.settings)
         buttons = QHBoxLayout()
@@ -109,13 +124,12 @@ class TrainPanel(QWidget):
         column = QWidget()
         layout = QVBoxLayout(column)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(data, 1)
-        layout.addWidget(settings)
+        layout.addWidget(_scrolled(settings), 1)
+        layout.addWidget(self.runs_folder)
         layout.addLayout(buttons)
         layout.addWidget(self.progress)
         layout.addWidget(self.rate)
         layout.addWidget(self.status_line)
-        column.setMinimumWidth(300)
         return column
 
     def _fill_datasets(self) -> None:
@@ -132,6 +146,7 @@ class TrainPanel(QWidget):
 
     def _connect(self) -> None:
         self.dataset.activated.connect(self._dataset_activated)
+        self.runs_folder.chosen.connect(self.runs_folder_chosen)
         self.train_button.clicked.connect(self.train)
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button.clicked.connect(self.stop)
@@ -164,6 +179,19 @@ class TrainPanel(QWidget):
             self.set_dataset(config.dataset)
         else:
             self.refresh_preview()
+
+    @property
+    def runs_root(self) -> Path:
+        """The folder new runs go to: the user's choice, or the default."""
+        return self.runs_folder.folder()
+
+    @runs_root.setter
+    def runs_root(self, folder: Path | str) -> None:
+        """Choose the runs folder (as typed in its field: "" for the default)."""
+        self.runs_folder.set_chosen(folder)
+
+    def set_default_runs_root(self, folder: Path) -> None:
+        self.runs_folder.set_default(folder)
 
     def set_overrides(self, **settings: Any) -> None:
         """Settings not in the form (train_size, val_size, log_every, …) applied to every run from now on."""
@@ -242,6 +270,9 @@ class TrainPanel(QWidget):
         except ConfigError as error:
             self._message(str(error), error=True)
             return False
+        if not self._can_write(self.runs_root, f"No run can be written in the runs folder {self.runs_root}",
+                               " Choose another folder (Browse…)."):
+            return False
         self.plots.reset()
         settle_memory()  # now, while the user has just clicked: not in the middle of the run
         self.progress.setValue(0)
@@ -275,7 +306,14 @@ class TrainPanel(QWidget):
         if not (folder / LAST).is_file():
             self._message(f"{folder.name} has no checkpoint to continue from.", error=True)
             return False
-        return True
+        return self._can_write(folder, f"Cannot continue {folder.name}")
+
+    def _can_write(self, folder: Path, refusal: str, advice: str = "") -> bool:
+        """A folder no run can be written in is named now, not by a training process failing later."""
+        problem = unwritable_reason(folder)
+        if problem:
+            self._message(f"{refusal}: {problem}.{advice}", error=True)
+        return problem is None
 
     def continue_run(self, run_dir: str | Path, epochs: int | None = None) -> bool:
         """Resume a stopped or interrupted run from its last checkpoint, in the same folder, with the same graph
@@ -361,7 +399,7 @@ class TrainPanel(QWidget):
         self.stop_button.setEnabled(not idle)
         self.pause_button.setText("Resume" if state == "paused" else "Pause")
         self.pause_button.setAccessibleName(self.pause_button.text())
-        for widget in (self.settings, self.dataset):
+        for widget in (self.settings, self.dataset, self.runs_folder):
             widget.setEnabled(idle)
 
     def _message(self, text: str, error: bool = False) -> None:
@@ -404,6 +442,18 @@ def _preview(source: str, graph: Any) -> Any:
     from runtime.data.preview import preview
 
     return preview(source, GraphSpec.of(graph), PREVIEW_COUNT)
+
+
+def _scrolled(widget: QWidget) -> QScrollArea:
+    """`widget` with a vertical scroll bar when the panel is too low for it, so that the panel never forces its
+    height on the window (a 768-pixel screen leaves the dock some 330)."""
+    scroll = QScrollArea()
+    scroll.setWidget(widget)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    scroll.setMinimumWidth(widget.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width())
+    return scroll
 
 
 def _button(name: str, tip: str) -> QPushButton:

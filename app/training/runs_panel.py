@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.places import shown_path
 from app.training.plots import LivePlots
 
 COLUMNS = ("Run", "Graph", "Dataset", "State", "Best accuracy", "Best loss", "Date")
@@ -72,7 +74,14 @@ class RunsPanel(QWidget):
             bar.addWidget(self.buttons[name])
             if name != "Refresh":
                 self.tree.addAction(_action(self, name, slot))
-        bar.addStretch(1)
+        self.folder = QLabel()
+        self.folder.setAccessibleName("Runs folder listed")
+        self.folder.setStyleSheet("color: #555;")
+        # the space left beside the buttons, never more: a long path is cut at its start, its end stays in sight
+        self.folder.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.folder.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        bar.addWidget(self.folder, 1)
+        self._show_folder()
         self.plots = LivePlots(live=False)
         self.differences = QTableWidget(0, 3)
         self.differences.setAccessibleName("Settings that differ")
@@ -112,6 +121,20 @@ class RunsPanel(QWidget):
         for i in range(len(COLUMNS)):
             self.tree.resizeColumnToContents(i)
         self._update_buttons()
+
+    def set_runs_root(self, folder: Path) -> None:
+        """List the runs of `folder` from now on (the Train panel's runs folder, which follows the document and the
+        setting); read at once when the panel is on screen, else when it is next shown."""
+        if folder == self.runs_root:
+            return
+        self.runs_root = folder
+        self._show_folder()
+        if self.isVisible():
+            self.refresh()
+
+    def _show_folder(self) -> None:
+        self.folder.setText(f"in {shown_path(self.runs_root)}")
+        self.folder.setToolTip(str(self.runs_root))
 
     def selected_paths(self) -> list[Path]:
         return [Path(item.data(0, PATH_ROLE)) for item in self.tree.selectedItems()]

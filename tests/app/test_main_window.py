@@ -338,12 +338,11 @@ def test_train_from_the_window_colours_the_boxes_then_continue_the_run_and_expor
         window: MainWindow, qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """F5 trains the open graph (LeNet on a subset of the digits) in a separate process; the curves receive
     points, the boxes their health; Stop keeps the run; Continue resumes it to the end; ONNX export from it."""
-    import app.main_window as main_window
-
-    monkeypatch.setattr(main_window, "RUNS_ROOT", tmp_path / "runs")
     panel, runs = window.train_panel, window.runs_panel
-    panel.runs_root = runs.runs_root = tmp_path / "runs"
     window.show_training()
+    qtbot.keyClicks(panel.runs_folder.line, str(tmp_path / "runs"))  # the runs folder, typed
+    qtbot.keyClick(panel.runs_folder.line, Qt.Key.Key_Return)
+    assert panel.runs_root == runs.runs_root == tmp_path / "runs"
     panel.set_overrides(train_size=320, val_size=64, log_every=2, health_every=2)
     panel.settings.epochs.setValue(3)
     window.activateWindow()
@@ -372,3 +371,66 @@ def test_train_from_the_window_colours_the_boxes_then_continue_the_run_and_expor
 
     report = export_onnx(run, tmp_path / "lenet.onnx")
     assert (tmp_path / "lenet.onnx").is_file() and "onnxruntime" in str(report)
+
+
+def _a_run(folder: Path, graph: str = "mlp") -> Path:
+    """A run folder as the Runs panel lists it (its graph and settings; no training needed to list it)."""
+    folder.mkdir(parents=True)
+    save_graph(load_graph(graph), folder / "graph.layerbook.json")
+    (folder / "settings.json").write_text(f'{{"graph": "{graph}", "dataset": "blobs", "config": {{}}}}')
+    return folder
+
+
+def test_the_runs_folder_follows_the_document_and_lists_its_runs(window: MainWindow, tmp_path: Path) -> None:
+    """Never the working directory: the data folder's for a template, beside the file once saved, the runs folder
+    of a run whose graph is opened; the Runs panel lists the same folder."""
+    from app.places import data_folder
+
+    panel, runs, field = window.train_panel, window.runs_panel, window.train_panel.runs_folder
+    window.docks["Runs"].show()
+    assert panel.runs_root == data_folder() / "runs" == runs.runs_root
+    assert tmp_path.parent in data_folder().parents  # (the tests' data folder, not the user's)
+    assert field.effective.text().endswith("/runs (default)") and field.line.text() == ""
+    project = tmp_path / "project"
+    _a_run(project / "runs" / "mlp-1")
+    window.document.save(project / "net.layerbook.json")  # as Save As does: the default moves beside the file
+    assert panel.runs_root == project / "runs" == runs.runs_root
+    assert field.effective.text() == f"→ {project / 'runs'} (default)"
+    assert [info.name for info in runs.runs] == ["mlp-1"] and runs.folder.text() == f"in {project / 'runs'}"
+    assert window.open_file(str(project / "runs" / "mlp-1" / "graph.layerbook.json"))
+    assert panel.runs_root == project / "runs"  # not project/runs/mlp-1/runs
+    assert window.open_graph("lenet")
+    assert panel.runs_root == data_folder() / "runs" and runs.runs == []
+
+
+def test_a_runs_folder_chosen_in_the_panel_is_used_remembered_and_forgotten(
+        window: MainWindow, qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    from app.main_window import RUNS_FOLDER_KEY
+    from app.places import data_folder
+
+    panel, runs, field = window.train_panel, window.runs_panel, window.train_panel.runs_folder
+    window.docks["Runs"].show()  # (the Training dock stays hidden: showing it loads torch, which costs seconds)
+    chosen = tmp_path / "experiments"
+    _a_run(chosen / "mlp-7")
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(chosen))
+    qtbot.mouseClick(field.browse, Qt.MouseButton.LeftButton)
+    assert panel.runs_root == chosen == runs.runs_root and field.line.text() == str(chosen)
+    assert window.settings.value(RUNS_FOLDER_KEY) == str(chosen) and field.effective.text() == f"→ {chosen}"
+    assert [info.name for info in runs.runs] == ["mlp-7"]
+    assert window.open_graph("mlp") and panel.runs_root == chosen  # the user's folder, whatever the graph
+
+    typed = tmp_path / "typed"
+    field.line.clear()
+    qtbot.keyClicks(field.line, str(typed))
+    qtbot.keyClick(field.line, Qt.Key.Key_Return)
+    assert panel.runs_root == typed == runs.runs_root and window.settings.value(RUNS_FOLDER_KEY) == str(typed)
+    later = MainWindow(window.settings)  # the next session
+    qtbot.addWidget(later)
+    assert later.train_panel.runs_root == typed and later.train_panel.runs_folder.line.text() == str(typed)
+
+    field.line.clear()
+    qtbot.keyClick(field.line, Qt.Key.Key_Return)
+    assert panel.runs_root == data_folder() / "runs" == runs.runs_root
+    assert window.settings.value(RUNS_FOLDER_KEY) is None and field.effective.text().endswith("(default)")

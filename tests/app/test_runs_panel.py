@@ -132,7 +132,8 @@ def test_continue_a_finished_run_for_more_epochs(qtbot, tmp_path: Path, monkeypa
     window = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(window)
     runs, train = window.runs_panel, window.train_panel
-    runs.runs_root = train.runs_root = root
+    window.set_runs_folder(str(root))  # as the user's choice in the Train panel: the Runs panel lists it too
+    assert runs.runs_root == train.runs_root == root
     window.show()
     runs.refresh()
     runs.select(run)

@@ -53,13 +53,30 @@ def test_unknown_names_are_explained(qtbot, tmp_path: Path) -> None:
     assert "no dock named 'nothing'" in _arrange(window, View(dock="nothing"))
 
 
-def test_runs_compares_the_two_newest(qtbot, tmp_path: Path, runs_folder: Path,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(runs_folder)  # the window lists ./runs, like the command line
-    window = open_window(qtbot, tmp_path, "mlp")
-    assert _arrange(window, View(runs=True)) is None
-    assert window.docks["Runs"].isVisible()
-    assert sorted(window.runs_panel.plots.overlay_names()) == ["mlp-a", "mlp-b"]
+def test_runs_and_training_use_the_working_directory_runs_folder(qtbot, tmp_path: Path, runs_folder: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """As documented: --runs compares the two newest runs of ./runs, and training writes under ./runs (not the
+    app's default, the data folder, for a template)."""
+    import app.screenshot as screenshot
+
+    monkeypatch.chdir(runs_folder)
+    autosave.set_directory(tmp_path / "autosave")
+    seen = {}
+
+    def record(window: object, seconds: float) -> None:  # training itself is the train panel's tests' business
+        seen["training into"] = window.train_panel.runs_root
+
+    def close(window: object) -> None:
+        seen["compared"] = sorted(window.runs_panel.plots.overlay_names())
+        real_close(window)
+
+    real_close = screenshot._close
+    monkeypatch.setattr(screenshot, "_train_for", record)
+    monkeypatch.setattr(screenshot, "_close", close)
+    output = tmp_path / "runs.png"
+    assert screenshot_command("mlp", str(output), (900, 600), train_seconds=1, view=View(runs=True)) == 0
+    assert seen == {"training into": runs_folder / "runs", "compared": ["mlp-a", "mlp-b"]}
+    assert QImage(str(output)).width() >= 900
 
 
 def test_results_window_waits_for_the_confusion_matrix(qtbot, tmp_path: Path, runs_folder: Path) -> None:

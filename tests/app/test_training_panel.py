@@ -3,6 +3,7 @@ the data preview; drag and drop of a data file."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,7 @@ def test_train_pause_resume_stop_with_the_buttons(qtbot, panel: TrainPanel, tmp_
 def test_a_wrong_setting_is_shown_and_starts_nothing(qtbot, panel: TrainPanel, tmp_path: Path) -> None:
     panel.settings.lr.setText("-1")
     qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
-    assert "lr must be above 0" in panel.status_line.text()
+    assert panel.status_line.text().startswith("lr must be") and "-1" in panel.status_line.text()  # the setting named
     assert "c92a2a" in panel.status_line.styleSheet()
     assert not panel.controller.running and not (tmp_path / "runs").exists()
     panel.settings.lr.setText("fast")
@@ -92,8 +93,60 @@ def test_dropping_a_file_selects_it(qtbot, panel: TrainPanel, tmp_path: Path) ->
 def test_controls_have_accessible_names(panel: TrainPanel) -> None:
     names = {w.accessibleName() for w in (panel.train_button, panel.pause_button, panel.stop_button, panel.dataset,
                                           panel.settings.epochs, panel.settings.batch_size, panel.settings.lr,
-                                          panel.settings.optimizer, panel.settings.device, panel.settings.seed)}
-    assert {"Train", "Pause", "Stop", "Dataset", "Epochs", "Batch size", "Learning rate"} <= names
+                                          panel.settings.optimizer, panel.settings.device, panel.settings.seed,
+                                          panel.runs_folder.line, panel.runs_folder.browse)}
+    assert {"Train", "Pause", "Stop", "Dataset", "Epochs", "Batch size", "Learning rate", "Runs folder",
+            "Browse for the runs folder"} <= names
+
+
+def type_runs_folder(qtbot, panel: TrainPanel, text: str) -> None:
+    line = panel.runs_folder.line
+    line.clear()
+    qtbot.keyClicks(line, text)
+    qtbot.keyClick(line, Qt.Key.Key_Return)
+
+
+def test_a_runs_folder_that_cannot_take_a_run_is_named_before_the_run_starts(qtbot, panel: TrainPanel,
+                                                                              tmp_path: Path) -> None:
+    """A file in the folder's place, or in the place of a parent folder to create: named in red beside the field
+    at once, and in the status line when Train is clicked, which starts nothing. A folder without write
+    permission too, unless the tests run as root (whom no permission stops: a path under a file is what no
+    one can create)."""
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("a file, not a folder")
+    cases = [(blocker, f"{blocker} is a file, not a folder"),
+             (blocker / "deeper" / "runs", f"{blocker} is a file, not a folder")]
+    if os.geteuid() != 0:
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        locked.chmod(0o500)
+        cases.append((locked / "runs", f"{locked} cannot be written (Permission denied)"))
+    field = panel.runs_folder
+    for folder, cause in cases:
+        type_runs_folder(qtbot, panel, str(folder))
+        assert panel.runs_root == folder
+        assert field.effective.text() == f"→ {folder}: {cause}" and "c92a2a" in field.effective.styleSheet()
+        qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
+        assert panel.status_line.text() == (f"No run can be written in the runs folder {folder}: {cause}. "
+                                            "Choose another folder (Browse…).")
+        assert "c92a2a" in panel.status_line.styleSheet()
+        assert not panel.controller.running and panel.controller.outcome is None and panel.train_button.isEnabled()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["notes.txt", *(["locked"] * (os.geteuid() != 0))])
+    type_runs_folder(qtbot, panel, str(tmp_path / "fine"))
+    assert "c92a2a" not in field.effective.styleSheet() and panel.settings.isEnabled()
+
+
+def test_a_typed_runs_folder_is_made_absolute_from_the_graph_folder(qtbot, panel: TrainPanel, tmp_path: Path) -> None:
+    chosen = []
+    panel.runs_folder_chosen.connect(chosen.append)
+    type_runs_folder(qtbot, panel, "experiments/mine")  # relative: from the default's folder, never the process's
+    assert panel.runs_root == tmp_path / "experiments" / "mine" and chosen == [str(panel.runs_root)]
+    assert panel.runs_folder.line.text() == str(panel.runs_root)
+    type_runs_folder(qtbot, panel, "~/lb-runs")
+    assert panel.runs_root == Path.home() / "lb-runs"
+    assert panel.runs_folder.effective.text() == "→ ~/lb-runs"
+    type_runs_folder(qtbot, panel, "")
+    assert panel.runs_root == tmp_path / "runs" and chosen[-1] == ""  # the default again
 
 
 def test_progress_text() -> None:

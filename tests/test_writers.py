@@ -56,3 +56,14 @@ def test_a_folder_that_cannot_be_written_is_named(command: str, tmp_path: Path,
         target = folder / f"x{WRITERS[command]}"
         assert refused(command, "mlp", target, capsys).startswith(
             f"cannot write '{target}': the folder '{folder}' is not writable (")
+
+
+@pytest.mark.parametrize("command", ["render", "screenshot"])
+def test_a_graph_that_cannot_be_read_is_named_before_any_window(command: str, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """screenshot waited for ever on the window's message box (off-screen, nobody to click it)."""
+    broken = tmp_path / "broken.layerbook.json"
+    broken.write_text('{"format": "layerbook"', encoding="utf-8")
+    assert main.main([command, str(broken), "-o", str(tmp_path / f"x{WRITERS[command]}")]) == main.EXIT_UNUSABLE
+    assert capsys.readouterr().err.startswith(f"cannot load {broken}:\n  not valid JSON at line 1")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [broken.name]

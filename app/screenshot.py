@@ -53,6 +53,7 @@ def screenshot_command(source: str, output: str, size: tuple[int, int] = DEFAULT
     settings = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "Layerbook", "screenshot")
     settings.clear()  # a picture for the docs: the default layout, not the user's
     window = MainWindow(settings)
+    window.set_runs_folder(str(Path("runs").resolve()))  # training and --runs use ./runs, as the command line
     if theme != "light":
         window.set_theme(theme)
     if not window.open_graph(source, offer_recovery=False):  # a picture: no question about an autosave

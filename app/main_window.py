@@ -314,14 +314,17 @@ class MainWindow(QMainWindow):
 
         return open_path(self, Path(path))
 
-    def autosave(self) -> None:
+    def autosave(self) -> bool:
+        """Write the document's autosave if it has edits not saved; False when the write failed."""
         if not self.document.is_modified():
-            return
+            return True
         try:
             autosave.write_autosave(self.document)
         except OSError as error:  # a full disk, a data folder that cannot be written: the edits are still open
             self.show_message(f"autosave failed: {error.strerror or error} ({autosave.directory()}); "
                               "save your edits with Ctrl+S")
+            return False
+        return True
 
     def confirm_discard(self) -> bool:
         """Before losing changes: save, discard or cancel. True when it is fine to go on."""

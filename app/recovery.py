@@ -145,8 +145,8 @@ def recover(window: MainWindow, leftovers: Leftovers, entry: Autosave) -> str | 
         return f"Cannot recover {entry.describe()}: {error}"
     target = window if _replaceable(window, entry) else window.new_window()
     target.set_document(document)
-    target.autosave()
-    leftovers.discard(entry)
+    if target.autosave():  # else the leftover stays, the one copy on disk of the edits, offered again next time
+        leftovers.discard(entry)
     return None
 
 

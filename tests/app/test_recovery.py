@@ -5,6 +5,7 @@ tests/test_killed_save.py."""
 
 from __future__ import annotations
 
+import errno
 import time
 from pathlib import Path
 
@@ -108,3 +109,18 @@ def test_nothing_left_behind_shows_no_dialog(window: MainWindow) -> None:
     edited(window.document, 12)
     window.autosave()  # this process's own autosave: not left behind
     assert offer_crash_recovery(window) is None
+
+
+def test_a_recovery_this_process_cannot_autosave_keeps_the_leftover(window: MainWindow, qtbot,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    gone = left_behind(edited(Document.from_template("mlp"), 99), autosave.directory())
+    dialog = offer_crash_recovery(window)
+
+    def full_disk(*_: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(autosave, "write_autosave", full_disk)
+    qtbot.mouseClick(dialog.buttons["Recover"], Qt.MouseButton.LeftButton)
+    assert width(window.document) == 99 and window.document.is_modified()  # open all the same
+    assert gone.exists()  # the one copy of the edits on disk stays, offered again at the next start
+    assert window.statusBar().currentMessage().startswith("autosave failed: No space left on device (")

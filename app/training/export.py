@@ -86,9 +86,10 @@ def figure_bytes(run_dir: Path, figure_svg: FigureSvg | None) -> tuple[bytes | N
 
 
 def write_bundle_report(run_dir: Path, output: Path, figure: bytes | None, note: str) -> str:
+    from graph.outputs import check_output
     from runtime.bundle import write_bundle
 
-    write_bundle(run_dir, output, figure)
+    write_bundle(run_dir, check_output(output, (".zip",)), figure)
     return f"wrote {output}" + ("" if figure is not None else note)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,14 @@ from runtime.training.control import Control
 from runtime.training.devices import autocast, describe
 from runtime.training.distributed import broadcast_text
 from runtime.training.events import EpochMetrics, Event, Failed, Finished, Health, Started, Status, StepMetrics
-from runtime.training.faults import TrainingFailure, is_out_of_memory, non_finite_data, non_finite_loss, out_of_memory
+from runtime.training.faults import (
+    TrainingFailure,
+    is_out_of_memory,
+    non_finite_data,
+    non_finite_loss,
+    out_of_memory,
+    out_of_memory_preparing,
+)
 from runtime.training.health import HealthMonitor
 from runtime.training.memory import largest_fitting_batch
 from runtime.training.objective import as_tuple
@@ -92,13 +99,16 @@ class Trainer:
             outcome = Failed(failure.kind, str(failure))
         except EXPECTED as error:
             outcome = Failed(next((k for t, k in KINDS.items() if isinstance(error, t)), "error"), str(error))
-        except Exception as error:  # an out-of-memory outside a step (e.g. building the model)
+        except Exception as error:  # an out-of-memory outside a step: building the model, loading data, validating
             if not is_out_of_memory(error):
                 raise
-            outcome = Failed("out-of-memory", f"out of memory while preparing the run: {error}")
+            failure = out_of_memory_preparing(error) if self.session is None else self._out_of_memory(error)
+            outcome = Failed(failure.kind, str(failure))
         finally:
             distributed.finish(self.session.world if self.session else distributed.from_environment(),
                                together=isinstance(outcome, Finished))
+        if isinstance(outcome, Failed):
+            self._record_failure(outcome)
         self._emit(Status("failed" if isinstance(outcome, Failed) else outcome.state,
                           outcome.message if isinstance(outcome, Failed) else ""))
         self._emit(outcome)
@@ -186,7 +196,7 @@ class Trainer:
             self._backward_and_update(scaled, health)
         except Exception as error:
             if is_out_of_memory(error):
-                raise self._out_of_memory() from None
+                raise self._out_of_memory(error) from None
             raise
         correct = session.objective.correct(predictions, targets)
         window.add(loss.detach(), local, correct)
@@ -225,13 +235,13 @@ class Trainer:
         session.scheduler.step()
         session.optimizer.zero_grad(set_to_none=True)
 
-    def _out_of_memory(self) -> TrainingFailure:
+    def _out_of_memory(self, error: BaseException) -> TrainingFailure:
         session = self.session
         session.optimizer.zero_grad(set_to_none=True)
         if session.device.type == "cuda":
             torch.cuda.empty_cache()
         fits = largest_fitting_batch(session, self.config.batch_size)
-        return out_of_memory(session.device, self.config.batch_size, fits)
+        return out_of_memory(session.device, self.config.batch_size, fits, error)
 
     # ---- reports ---------------------------------------------------------------------------------------------
 
@@ -342,7 +352,15 @@ class Trainer:
         since = time.perf_counter() - self._clock if self._clock else 0.0
         return self._before + since
 
-    def _finish(self, state: str) -> dict[str, Any]:
+    def _record_failure(self, outcome: Failed) -> None:
+        """A run folder a failure stopped says so in its summary (state "failed", the cause), beside what it kept;
+        a summary that cannot be written either (a full disk) leaves the folder as it was."""
+        if self.session is None or self.session.folder is None or not self.session.folder.path.is_dir():
+            return
+        with suppress(TrainingFailure):
+            self._finish("failed", {"kind": outcome.kind, "message": outcome.message})
+
+    def _finish(self, state: str, failure: dict[str, str] | None = None) -> dict[str, Any]:
         session, position = self.session, self.position
         summary = {
             "state": state, "graph": self.graph.name, "dataset": session.dataset.description,
@@ -355,6 +373,8 @@ class Trainer:
                      "val_accuracy": position.best_accuracy},
             "torch": torch.__version__,
         }
+        if failure:
+            summary = {"state": state, "failure": failure, **summary}
         if session.folder is not None:
             with _writing(session.folder.path / run_folder.SUMMARY_FILE):
                 session.folder.finish(summary)

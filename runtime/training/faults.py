@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import torch
+
+from graph.capacity import format_bytes
 
 
 class TrainingFailure(Exception):
@@ -26,17 +30,42 @@ def non_finite_loss(value: float, step: int, epoch: int, lr: float, data: str | 
         "warm-up (--warmup-steps); the last good checkpoint is kept")
 
 
+# How torch says that an allocation failed: CUDA and MPS ("out of memory"), the CPU's allocator on Linux ("can't
+# allocate memory") and on Windows ("not enough memory").
+OUT_OF_MEMORY_TEXTS = ("out of memory", "can't allocate memory", "not enough memory")
+_TRIED = re.compile(r"tried to allocate (\d+(?:\.\d+)?) ?(bytes|[KMGT]iB)", re.IGNORECASE)
+_UNITS = {"bytes": 1, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
 def is_out_of_memory(error: BaseException) -> bool:
     if isinstance(error, (torch.OutOfMemoryError, MemoryError)):
         return True
-    return isinstance(error, RuntimeError) and ("out of memory" in str(error) or "not enough memory" in str(error))
+    return isinstance(error, RuntimeError) and any(text in str(error) for text in OUT_OF_MEMORY_TEXTS)
 
 
-def out_of_memory(device: torch.device, batch_size: int, fits: int | None) -> TrainingFailure:
+def out_of_memory(device: torch.device, batch_size: int, fits: int | None,
+                  error: BaseException | None = None) -> TrainingFailure:
     advice = (f"batch size {fits} fits: run with --batch-size {fits}" if fits
               else f"try --batch-size {max(1, batch_size // 2)} or a smaller model")
-    return TrainingFailure("out-of-memory", f"out of memory on {device} with batch size {batch_size}: {advice}; "
-                           "the last good checkpoint is kept")
+    return TrainingFailure("out-of-memory", f"out of memory on {device} with batch size {batch_size}"
+                           f"{_tried(error)}: {advice}; the last good checkpoint is kept")
+
+
+def out_of_memory_preparing(error: BaseException) -> TrainingFailure:
+    """Out of memory before the first step: building the model, its optimizer or the data (which the estimate
+    made before them does not count); nothing was written yet."""
+    return TrainingFailure("out-of-memory", f"out of memory while building the model or loading the data"
+                           f"{_tried(error)}: free some memory, or train a smaller model or on less data "
+                           "(--train-size); no run folder was made")
+
+
+def _tried(error: BaseException | None) -> str:
+    """` (torch could not allocate 11.2 GiB more)`, when torch's message says how much it asked for."""
+    found = _TRIED.search(str(error)) if error is not None else None
+    if found is None:
+        return ""
+    count = float(found.group(1)) * _UNITS[found.group(2).lower()]
+    return f" (torch could not allocate {format_bytes(int(count))} more)"
 
 
 def non_finite_data(splits: dict[str, object]) -> str | None:

@@ -1,17 +1,73 @@
-"""After an out-of-memory error: find the largest batch size that fits, by trying halves on the GPU."""
+"""Memory before and after a failure: whether a run fits its device before anything is allocated, and after an
+out-of-memory error on a GPU, the largest batch size that fits, found by trying halves.
+
+The estimate is graph/summary.py's (weights, buffers, gradients, optimizer state, activations at the batch size,
+the step's workspace), compared with the device's free memory less the safety margin of graph/capacity.py: the
+RAM available to this process for the CPU (and Apple's MPS, which shares it), `torch.cuda.mem_get_info` for a
+CUDA GPU.
+"""
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 import torch
 
-from runtime.training.devices import autocast
+from graph import Graph
+from graph.capacity import Available, available_memory
+from graph.summary import fit_problem, optimizer_kind, summarize
+from runtime.training.config import ConfigError, TrainConfig
+from runtime.training.devices import autocast, describe, pick_device
+from runtime.training.distributed import World
 from runtime.training.faults import is_out_of_memory
 from runtime.training.objective import as_tuple
 
 if TYPE_CHECKING:
     from runtime.training.session import Session
+
+
+def check_fits(graph: Graph, config: TrainConfig, device: torch.device, world: World) -> None:
+    """Refuse (ConfigError) a run whose model and training step cannot fit the device's free memory."""
+    problem = fit_refusal(graph, config, device, world)
+    if problem:
+        raise ConfigError(problem)
+
+
+def fit_refusal(graph: Graph, config: TrainConfig, device: torch.device, world: World | None = None) -> str | None:
+    """Why the run cannot fit `device` (with the figures and the largest batch that would), or None."""
+    world = world or World()
+    available = free_memory(device, world)
+    if available is None or not graph.analyze().ok:  # a graph with errors is refused for those, when built
+        return None
+    local_batch = -(-config.batch_size // world.size)  # each process trains its share of the global batch
+    problem = fit_problem(summarize(graph), local_batch, optimizer_kind(config.optimizer, config.momentum),
+                          available, activation_bytes=2 if config.precision != "fp32" else None)
+    return f"cannot train '{graph.name}' on {describe(device)}: {problem}" if problem else None
+
+
+def refusal_before_start(graph: Graph, config: TrainConfig) -> str | None:
+    """For the app, before it starts a training process: why the run cannot start here, or None. A GPU run is
+    checked by its training process (reading a GPU's free memory here would give the editor a CUDA context of
+    its own, memory the run would then lack), before it makes its folder."""
+    try:
+        device = pick_device(config.device)
+    except ConfigError as error:
+        return str(error)
+    return None if device.type == "cuda" else fit_refusal(graph, config, device)
+
+
+def free_memory(device: torch.device, world: World | None = None) -> Available | None:
+    """The memory a run on `device` may take: a GPU's free memory, or the RAM (shared by the processes of this
+    machine under torchrun); None when it cannot be read."""
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return Available(int(free), f"free on {describe(device)}")
+    available = available_memory()
+    processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1")) if world is not None and world.distributed else 1
+    if available is None or processes <= 1:
+        return available
+    return Available(available.bytes // processes, f"{available.where}, shared by {processes} processes")
 
 
 def largest_fitting_batch(session: Session, failed: int) -> int | None:

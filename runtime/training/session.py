@@ -19,6 +19,7 @@ from runtime.training.batching import all_ranks_served, steps_per_epoch
 from runtime.training.config import ConfigError, TrainConfig
 from runtime.training.devices import check_precision, describe, pick_device
 from runtime.training.distributed import World
+from runtime.training.memory import check_fits
 from runtime.training.objective import Objective
 from runtime.training.optim import make_optimizer, make_scheduler
 from runtime.training.run_folder import RunFolder
@@ -57,6 +58,7 @@ def open_session(graph: Graph, config: TrainConfig, dataset: Dataset | None = No
     world = distributed.from_environment()
     device = pick_device(config.device, world.local_rank if world.distributed else None)
     check_precision(config, device)
+    check_fits(graph, config, device, world)  # before the data, the model or the optimizer takes any memory
     distributed.start(world, device)
     spec = GraphSpec.of(graph)
     if dataset is None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from app.training.export import BEST, GRAPH_FILE, export_checkpoint, export_source
+from app.training.export import BEST, GRAPH_FILE, export_checkpoint, export_source, write_bundle_report
 from graph import load_graph, save_graph
 from graph.outputs import OutputError
 from runtime import build_module
@@ -50,3 +50,11 @@ def test_no_export_lands_on_the_runs_checkpoint(tmp_path: Path) -> None:
     assert sorted(p.name for p in run.iterdir()) == [BEST, GRAPH_FILE]
     copy = tmp_path / "copy.pt"
     assert export_checkpoint(run, copy) == f"copied {BEST} to {copy}" and copy.read_bytes() == before
+
+
+def test_a_bundle_is_never_written_into_a_folder_it_would_create(tmp_path: Path) -> None:
+    run = run_folder(tmp_path)
+    target = tmp_path / "gone" / "run.zip"
+    with pytest.raises(OutputError, match=r"the folder '.*gone' does not exist"):
+        write_bundle_report(run, target, None, "")
+    assert not (tmp_path / "gone").exists()

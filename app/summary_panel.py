@@ -1,8 +1,10 @@
 """The summary panel: a table of every layer's output shape, parameters and multiply-adds, the totals, and the
-memory of one training step for a chosen batch size, compared with a GPU's memory when one is known.
+memory of one training step for a chosen batch size, compared with this machine's free memory and with a GPU's
+memory when one is known; above them, the warning the graph's boxes carry when it cannot train here.
 
-The memory figures are estimates (see graph/summary.py): weights, their gradients, the optimizer's state and
-every layer's output kept for the backward pass, in float32.
+The memory figures are estimates (see graph/summary.py): weights, their gradients, the optimizer's state,
+every layer's output kept for the backward pass and the step's workspace, in float32. The machine's memory and
+its safety margin are graph/capacity.py's, the same `train` refuses a run with.
 """
 
 from __future__ import annotations
@@ -23,13 +25,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from graph.capacity import available_memory, format_bytes
 from graph.inference import Analysis
+from graph.lint import memory_warnings
 from graph.model import Graph
-from graph.summary import Memory, Summary, largest_batch, summarize, training_memory
+from graph.summary import (
+    Memory,
+    Summary,
+    largest_batch,
+    memory_parts,
+    summarize,
+    training_batch,
+    training_memory,
+    training_optimizer,
+)
 from graph.tensor import format_shape
 
 COLUMNS = ("Layer", "Type", "Output shape", "Parameters", "Multiply-adds")
-OPTIMIZERS = ("adam", "sgd", "momentum")
+OPTIMIZERS = ("adam", "adamw", "sgd", "momentum")
+FITS, DOES_NOT_FIT = "#2e7d32", "#c62828"
 NUMBER_COLUMNS = 3  # from this column on: figures, aligned right
 SIZED_ROWS = 200  # the rows the header measures to size its columns: a 5,000-layer table stays instant
 
@@ -110,6 +124,15 @@ class SummaryPanel(QWidget):
         self.gpu_label = QLabel(self)
         self.gpu_label.setAccessibleName("GPU fit")
         self.gpu_label.setWordWrap(True)
+        self.machine_label = QLabel(self)
+        self.machine_label.setAccessibleName("Machine fit")
+        self.machine_label.setWordWrap(True)
+        self.warning = QLabel(self)  # the graph's own warning, as its box shows it: for its training settings
+        self.warning.setAccessibleName("Memory warning")
+        self.warning.setWordWrap(True)
+        self.warning.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.warning.setStyleSheet(f"color: {DOES_NOT_FIT}")
+        self.warning.hide()
         self._lay_out()
         self.batch.valueChanged.connect(self._update_memory)
         self.optimizer.currentTextChanged.connect(self._update_memory)
@@ -124,7 +147,9 @@ class SummaryPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.totals)
+        layout.addWidget(self.warning)
         layout.addLayout(form)
+        layout.addWidget(self.machine_label)
         layout.addWidget(self.gpu_label)
 
     def set_analysis(self, graph: Graph, analysis: Analysis) -> None:
@@ -144,16 +169,17 @@ class SummaryPanel(QWidget):
         graph, analysis = self._pending
         self._pending = None
         self.summary = summarize(graph, analysis)
-        batch = graph.training.get("batch_size")
-        optimizer = graph.training.get("optimizer")
-        if isinstance(batch, int) and not isinstance(batch, bool) and batch > 0:
-            self.batch.blockSignals(True)
-            self.batch.setValue(batch)
-            self.batch.blockSignals(False)
+        self.batch.blockSignals(True)
+        self.batch.setValue(training_batch(graph))  # what `train` would use, as the warning below says
+        self.batch.blockSignals(False)
+        optimizer = training_optimizer(graph)
         if optimizer in OPTIMIZERS:
             self.optimizer.blockSignals(True)
             self.optimizer.setCurrentText(optimizer)
             self.optimizer.blockSignals(False)
+        warnings = memory_warnings(graph, analysis, self.summary)
+        self.warning.setText("\n".join(f"⚠ {p.message}" for p in warnings))
+        self.warning.setVisible(bool(warnings))
         self._fill_table()
         skipped = len(graph) - len(self.summary.rows)
         note = f" ({skipped} node{'s' * (skipped != 1)} not inferred)" if skipped else ""
@@ -181,36 +207,39 @@ class SummaryPanel(QWidget):
 
     def _update_memory(self) -> None:
         memory = self.current_memory()
-        state = "Adam state" if self.optimizer.currentText() == "adam" else "optimizer state"
-        self.memory.setText(
-            f"<b>{_bytes(memory.total)}</b><br>weights {_bytes(memory.parameters)} · gradients "
-            f"{_bytes(memory.gradients)} · {state} {_bytes(memory.optimizer_state)} · activations "
-            f"{_bytes(memory.activations)}")
+        self.memory.setText(f"<b>{format_bytes(memory.total)}</b><br>"
+                            + " · ".join(memory_parts(memory, self.optimizer.currentText())))
+        self._show_machine_fit(memory)
         if self.gpu is None:
             self.gpu_label.clear()
             return
         name, available = self.gpu
         fits = memory.total <= available
         largest = largest_batch(self.summary, available, self.optimizer.currentText())
-        verdict = (f"fits on {name} ({_bytes(available)}): {_percent(memory.total, available)} used"
-                   if fits else f"does not fit on {name} ({_bytes(available)})")
-        colour = "#2e7d32" if fits else "#c62828"
+        verdict = (f"fits on {name} ({format_bytes(available)}): {_percent(memory.total, available)} used"
+                   if fits else f"does not fit on {name} ({format_bytes(available)})")
+        colour = FITS if fits else DOES_NOT_FIT
         self.gpu_label.setText(f"<span style='color:{colour}'>Batch {self.batch.value():,} {verdict}.</span> "
                                f"Largest batch that fits: <b>{largest:,}</b>")
+
+    def _show_machine_fit(self, memory: Memory) -> None:
+        """The step against this machine's free memory less the safety margin: what a run on the CPU may use."""
+        available = available_memory()
+        if available is None:
+            self.machine_label.clear()
+            return
+        fits = memory.total <= available.usable
+        largest = largest_batch(self.summary, available.usable, self.optimizer.currentText())
+        verdict = (f"fits this machine: {_percent(memory.total, available.usable)} of what a run may use," if fits
+                   else "does not fit this machine: a run may use")
+        self.machine_label.setText(
+            f"<span style='color:{FITS if fits else DOES_NOT_FIT}'>Batch {self.batch.value():,} {verdict} "
+            f"{available.text()}.</span> Largest batch that fits: <b>{largest:,}</b>")
 
     def largest_batch(self) -> int | None:
         if self.gpu is None:
             return None
         return largest_batch(self.summary, self.gpu[1], self.optimizer.currentText())
-
-
-def _bytes(count: int) -> str:
-    value = float(count)
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:,.0f} {unit}" if unit == "bytes" else f"{value:,.1f} {unit}"
-        value /= 1024
-    return f"{count} bytes"
 
 
 def _short(count: int) -> str:

@@ -259,8 +259,10 @@ class TrainPanel(QWidget):
         return self.settings.config(self.dataset_source(), **self.overrides)
 
     def train(self) -> bool:
-        """Start a run; False (with the reason in red) when there is no graph or a setting is wrong."""
+        """Start a run; False (with the reason in red) when there is no graph, a setting is wrong or the run
+        cannot fit this machine's memory."""
         from runtime.training.config import ConfigError
+        from runtime.training.memory import refusal_before_start
 
         if self.graph is None:
             self._message("Open or create a graph first.", error=True)
@@ -269,6 +271,10 @@ class TrainPanel(QWidget):
             config = self.config()
         except ConfigError as error:
             self._message(str(error), error=True)
+            return False
+        refusal = refusal_before_start(self.graph, config)  # a run that cannot fit: refused as `train` does
+        if refusal:
+            self._message(refusal, error=True)
             return False
         if not self._can_write(self.runs_root, f"No run can be written in the runs folder {self.runs_root}",
                                " Choose another folder (Browse…)."):

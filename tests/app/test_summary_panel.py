@@ -7,8 +7,11 @@ from PySide6.QtTest import QTest
 
 from app.summary_panel import SummaryPanel
 from graph import load_graph
+from graph.capacity import GIB, Available
+from graph.lint import lint
 from graph.summary import largest_batch, summarize, training_memory
 from tests.app.widgets import shown
+from tests.probes import probe
 
 
 def make(qtbot, name: str = "lenet") -> tuple[SummaryPanel, object]:
@@ -73,3 +76,38 @@ def test_a_hidden_panel_summarises_when_it_is_shown(qtbot) -> None:
     qtbot.waitExposed(panel)
     assert panel.model.rowCount() == len(bigger) + 1
     assert f"{bigger.analyze().parameters:,} parameters" in panel.totals.text()
+
+
+def test_the_machine_line_compares_with_the_free_memory_less_the_margin(qtbot, monkeypatch) -> None:
+    import app.summary_panel
+
+    free = Available(GIB, "of free RAM")
+    monkeypatch.setattr(app.summary_panel, "available_memory", lambda: free)
+    panel, g = make(qtbot, "resnet50")  # about 9.6 GiB at its batch size of 64
+    fits = largest_batch(summarize(g), free.usable)
+    text = panel.machine_label.text()
+    assert "Batch 64 does not fit this machine: a run may use 819.2 MiB (80% of the 1.0 GiB of free RAM, a 20% " \
+           "safety margin)." in text and f"Largest batch that fits: <b>{fits:,}</b>" in text
+    panel.batch.setValue(fits)
+    assert f"Batch {fits} fits this machine:" in panel.machine_label.text()
+
+
+def test_the_panel_shows_the_warning_of_the_graphs_box(qtbot, monkeypatch) -> None:
+    """The probe: a 10**6-channel convolution was summarised without a word. Now the warning its box carries
+    stands above the figures, in red; the batch and optimizer are those `train` would use."""
+    import app.summary_panel
+    import graph.lint
+
+    for module in (app.summary_panel, graph.lint):
+        monkeypatch.setattr(module, "available_memory", lambda: Available(20 * GIB, "of free RAM"))
+    g = load_graph(probe("wide-conv"))
+    panel = SummaryPanel()
+    panel.set_analysis(g, g.analyze())
+    shown(qtbot, panel, 560, 640)
+    [warning] = lint(g, g.analyze())
+    assert panel.warning.isVisible() and panel.warning.text() == f"⚠ {warning.message}"
+    assert panel.batch.value() == 64 and panel.optimizer.currentText() == "adam"  # train's defaults
+    assert "activations 244.4 GiB · workspace 488.4 GiB" in panel.memory.text()
+    gpt = load_graph("gpt")
+    panel.set_analysis(gpt, gpt.analyze())
+    assert not panel.warning.isVisible() and panel.optimizer.currentText() == "adamw"

@@ -12,6 +12,7 @@ from typing import Any
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE = 0, 1, 2
 EXIT_BROKEN_PIPE = 128 + 13  # killed by SIGPIPE, as the shell reports it
+EXIT_INTERRUPTED = 128 + 2  # Ctrl+C (SIGINT), likewise
 
 
 GRAPH_HELP = "a .layerbook.json file or a template name such as lenet (`templates` lists them)"
@@ -352,6 +353,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # What Python would still flush at exit goes nowhere, rather than into a second BrokenPipeError.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:  # train handles its own; every other writer leaves what was there
+        print("interrupted: nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -277,3 +277,19 @@ def test_train_without_data_is_a_settings_error_before_the_run(tmp_path: Path, m
     err = capsys.readouterr().err
     assert err.startswith("no dataset: 'ffw'") and "--data" in err and "(digits, shapes)" in err
     assert not (tmp_path / "runs").exists()  # refused before the trainer made a run folder
+
+
+def test_ctrl_c_during_code_leaves_nothing_and_one_line(tmp_path: Path) -> None:
+    """Ctrl+C while the generated file is checked: the temporary file beside the target goes, no traceback."""
+    import signal
+
+    from tests.processes import CHILD_ENVIRONMENT, wait_until
+
+    process = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "code", "lenet", "-o", "lenet.py"],
+                               cwd=tmp_path, env=CHILD_ENVIRONMENT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    wait_until(lambda: any(tmp_path.glob(".lenet.py.*.tmp")), "the file under check", process=process)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert (process.returncode, out, err) == (main.EXIT_INTERRUPTED, "", "interrupted: nothing was written\n")
+    assert not list(tmp_path.iterdir())

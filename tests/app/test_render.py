@@ -79,3 +79,20 @@ def test_render_command_exit_codes(qtbot, tmp_path: Path, capsys) -> None:
     assert "cannot write" in capsys.readouterr().err
     assert render_command("lenet", str(tmp_path / "x.gif")) == 2
     assert ".svg" in capsys.readouterr().err
+
+
+def test_a_failed_render_leaves_the_file_that_was_there(qtbot, tmp_path: Path, monkeypatch, capsys) -> None:
+    """The figure is drawn into a temporary file beside the target, renamed over it once complete."""
+    import app.render as render
+
+    def half_drawn(scene, rect, path: Path) -> None:
+        path.write_bytes(b"\x89PNG half")
+        raise OSError("Qt could not write the PNG file")
+
+    target = tmp_path / "lenet.png"
+    target.write_bytes(b"the figure of yesterday")
+    monkeypatch.setattr(render, "_png", half_drawn)
+    assert render_command("lenet", str(target)) == 2
+    assert capsys.readouterr().err == f"cannot write '{target}': Qt could not write the PNG file\n"
+    assert target.read_bytes() == b"the figure of yesterday"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lenet.png"]

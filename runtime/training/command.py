@@ -15,6 +15,7 @@ from runtime.training.config import ConfigError, TrainConfig, template_config
 from runtime.training.control import Control
 from runtime.training.engine import Trainer
 from runtime.training.events import Failed
+from runtime.training.memory import check_before_start
 from runtime.training.progress import ProgressPrinter
 from runtime.training.run_folder import LAST
 
@@ -54,6 +55,7 @@ def _trainer(options: dict[str, Any], changes: dict[str, Any], on_event: Progres
                           "or --resume a run folder")
     graph = load_graph(options["graph"])
     config = _config(graph, changes)
+    check_before_start(graph, config)  # a run that cannot fit: refused before any data is made, even to suggest
     if not config.dataset:  # refused before the run folder is made: a settings error like the others
         raise ConfigError(_no_dataset(graph))
     out = Path(options["out"]) if options.get("out") else None

@@ -17,6 +17,7 @@ import torch
 from graph import Graph
 from graph.capacity import Available, available_memory
 from graph.summary import fit_problem, optimizer_kind, summarize
+from runtime.training import distributed
 from runtime.training.config import ConfigError, TrainConfig
 from runtime.training.devices import autocast, describe, pick_device
 from runtime.training.distributed import World
@@ -25,6 +26,13 @@ from runtime.training.objective import as_tuple
 
 if TYPE_CHECKING:
     from runtime.training.session import Session
+
+
+def check_before_start(graph: Graph, config: TrainConfig) -> None:
+    """check_fits on the device and processes the environment gives, those open_session will use: for the
+    command line, before it makes anything (data included, even to suggest a dataset)."""
+    world = distributed.from_environment()
+    check_fits(graph, config, pick_device(config.device, world.local_rank if world.distributed else None), world)
 
 
 def check_fits(graph: Graph, config: TrainConfig, device: torch.device, world: World) -> None:

@@ -81,6 +81,18 @@ def test_the_probes_are_refused_at_once_in_a_real_process(name: str, verdict: st
     assert not (tmp_path / "run").exists()
 
 
+def test_a_graph_naming_no_data_is_refused_before_datasets_are_tried(tmp_path: Path) -> None:
+    """Without a dataset, train suggests the built-in ones that fit by making two samples of each: for an input
+    of [10**9] that was 12 GB of blob centres before anything was said. The size comes first now."""
+    doc = json.loads(probe("huge-input").read_text())
+    del doc["training"]
+    graph = tmp_path / "no-data.layerbook.json"
+    graph.write_text(json.dumps(doc))
+    done = subprocess.run([sys.executable, "main.py", "train", str(graph), "--out", str(tmp_path / "run")],
+                          cwd=ROOT, env=CHILD_ENVIRONMENT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stderr.startswith("cannot train 'huge-input' on cpu: one training step")
+
+
 def test_the_app_asks_the_same_question_before_it_starts_a_process(monkeypatch: pytest.MonkeyPatch) -> None:
     free_ram(monkeypatch, 20 * GIB)
     graph = load_graph(probe("wide-conv"))

@@ -73,8 +73,8 @@ def memory_warnings(graph: Graph, analysis: Analysis, summary: Summary | None = 
         return []
     # the box that takes the most: of the weights and their state when those alone do not fit, else of the step
     counted = 0 if training_memory(summary, 0, optimizer).total > available.usable else batch
-    costliest = max(summary.rows, key=lambda row: training_memory(Summary([row]), counted, optimizer).total)
-    share = training_memory(Summary([costliest]), counted, optimizer).total
+    costliest = max(summary.rows, key=lambda row: training_memory(row, counted, optimizer).total)
+    share = training_memory(costliest, counted, optimizer).total
     return [Problem(MEMORY, f"training '{graph.name}' will not fit this machine's memory: {problem}; "
                     f"{costliest.type} '{costliest.name}' takes the most ({format_bytes(share)})", costliest.name,
                     severity=WARNING)]

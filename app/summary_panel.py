@@ -17,9 +17,12 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QFormLayout,
+    QFrame,
     QHeaderView,
     QLabel,
+    QScrollArea,
     QSpinBox,
+    QSplitter,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -139,18 +142,35 @@ class SummaryPanel(QWidget):
         self._update_memory()
 
     def _lay_out(self) -> None:
+        """The table above, the figures below, with a handle between them; in a short dock the figures scroll
+        rather than squeeze the table (a warning takes several lines)."""
         form = QFormLayout()
         form.addRow("Batch size", self.batch)
         form.addRow("Optimizer", self.optimizer)
         form.addRow("Memory of a training step", self.memory)
+        details = QWidget()
+        below = QVBoxLayout(details)
+        below.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.totals, self.warning):
+            below.addWidget(widget)
+        below.addLayout(form)
+        below.addWidget(self.machine_label)
+        below.addWidget(self.gpu_label)
+        below.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(details)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        splitter.addWidget(self.table)
+        splitter.addWidget(scroll)
+        splitter.setChildrenCollapsible(False)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.table, 1)
-        layout.addWidget(self.totals)
-        layout.addWidget(self.warning)
-        layout.addLayout(form)
-        layout.addWidget(self.machine_label)
-        layout.addWidget(self.gpu_label)
+        layout.addWidget(splitter)
 
     def set_analysis(self, graph: Graph, analysis: Analysis) -> None:
         """Summarise the graph now if the panel is seen, else when it is next shown: behind the Problems tab it

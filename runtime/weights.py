@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import pickle
 import re
 import warnings
 from collections.abc import Mapping
@@ -39,14 +40,16 @@ def save_weights(module: nn.Module, path: str | os.PathLike[str]) -> Path:
 def load_weights(module: nn.Module, path: str | os.PathLike[str]) -> None:
     """Load a checkpoint (a state_dict, or a dict holding one under "model" or "state_dict") onto the CPU and
     into `module`, which must have exactly the same keys and shapes."""
-    state = _state_dict(_read(Path(path)), Path(path))
+    state = _state_dict(read_checkpoint_file(Path(path)), Path(path))
     problem = mismatch(module.state_dict(), state)
     if problem:
         raise WeightsError(f"checkpoint '{path}' does not fit the model: {problem}")
     module.load_state_dict(state, strict=True)
 
 
-def _read(path: Path) -> Any:
+def read_checkpoint_file(path: Path) -> Any:
+    """What a .pt file holds, read with `weights_only=True`: tensors and plain values, never code. WeightsError
+    naming the file and why it cannot be read (it holds code or objects; it is truncated or not a checkpoint)."""
     if not path.is_file():
         raise WeightsError(f"no checkpoint at '{path}'")
     try:
@@ -54,20 +57,21 @@ def _read(path: Path) -> Any:
             warnings.simplefilter("ignore")
             return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
-        raise WeightsError(f"'{path}' is not a checkpoint of weights: {_reason(error)}") from None
+        raise WeightsError(f"'{path}' {_reason(error)}") from None
 
 
 def _reason(error: Exception) -> str:
-    """The useful part of torch.load's error: its long advice on weights_only ends with the real cause."""
+    """Why torch.load refused a file, in words: the safe unpickler's refusal (whose long advice, to load the file
+    with weights_only=False, is exactly what must not be done) or a damaged file."""
     text = str(error)
-    refused = re.search(r"Unsupported global: GLOBAL (\S+)", text)
-    if refused:
-        return f"it holds a Python object ({refused.group(1)}), refused because loading it could run code"
-    unpickler = re.search(r"WeightsUnpickler error: ([^\n]*)", text)
-    if unpickler:
-        return unpickler.group(1).strip()
+    if isinstance(error, pickle.UnpicklingError) and "weights_only" in text:
+        refused = re.search(r"GLOBAL ([\w.]+)", text)
+        what = f" ({refused.group(1)})" if refused else " (a Python pickle, not a PyTorch checkpoint)"
+        return (f"holds code or Python objects{what} that Layerbook will not load: a checkpoint must hold only "
+                "tensors and plain values, and loading anything else could run code")
     first = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    return f"{type(error).__name__}: {first}" if first else f"{type(error).__name__} (empty or truncated file?)"
+    cause = f"{type(error).__name__}: {first[:160]}" if first else type(error).__name__
+    return f"cannot be read as a checkpoint ({cause}): it is empty, truncated or not a PyTorch file"
 
 
 def _state_dict(content: Any, path: Path) -> dict[str, torch.Tensor]:

@@ -10,7 +10,6 @@ good one.
 from __future__ import annotations
 
 import io
-import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import torch
 
 from graph.fileformat import atomic_write
+from runtime.weights import WeightsError, read_checkpoint_file
 
 FORMAT = "layerbook-checkpoint"
 VERSION = 1
@@ -65,15 +65,13 @@ def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
+    """A training checkpoint, read safely (runtime.weights: tensors and plain values only, never code)."""
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at '{path}': nothing to resume")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise CheckpointError(f"'{path}' cannot be read ({type(error).__name__}: {str(error)[:200]}); "
-                              "it may be truncated") from None
+        state = read_checkpoint_file(path)
+    except WeightsError as error:
+        raise CheckpointError(str(error)) from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"'{path}' holds weights only, not a training checkpoint: it cannot resume a run")
     return state

@@ -3,12 +3,14 @@ explain why a checkpoint does not fit."""
 
 from __future__ import annotations
 
+import pickle
 import re
 from pathlib import Path
 
 import pytest
 import torch
 
+import main
 from graph import load_graph
 from runtime.compile import build_module
 from runtime.weights import WeightsError, load_weights, save_weights
@@ -56,7 +58,8 @@ def test_a_state_dict_nested_in_a_training_checkpoint_loads(tmp_path: Path, wrap
 def test_a_pickle_with_code_is_refused(tmp_path: Path) -> None:
     marker = tmp_path / "code-ran"
     torch.save({"model": module().state_dict(), "extra": Payload(marker)}, tmp_path / "evil.pt")
-    with pytest.raises(WeightsError, match=r"evil\.pt' is not a checkpoint of weights: .*touch.*could run code"):
+    with pytest.raises(WeightsError, match=r"evil\.pt' holds code or Python objects \(\S*touch\) that Layerbook will "
+                       r"not load"):
         load_weights(module(), tmp_path / "evil.pt")
     assert not marker.exists()
 
@@ -65,10 +68,10 @@ def test_missing_and_foreign_files(tmp_path: Path) -> None:
     with pytest.raises(WeightsError, match="no checkpoint at"):
         load_weights(module(), tmp_path / "absent.pt")
     (tmp_path / "notes.pt").write_text("these are not weights")
-    with pytest.raises(WeightsError, match=r"notes\.pt' is not a checkpoint of weights"):
+    with pytest.raises(WeightsError, match=r"notes\.pt' cannot be read as a checkpoint .*not a PyTorch file"):
         load_weights(module(), tmp_path / "notes.pt")
     (tmp_path / "empty.pt").write_bytes(b"")
-    with pytest.raises(WeightsError, match=r"empty\.pt' is not a checkpoint of weights"):
+    with pytest.raises(WeightsError, match=r"empty\.pt' cannot be read as a checkpoint .*empty, truncated"):
         load_weights(module(), tmp_path / "empty.pt")
     torch.save([1, 2, 3], tmp_path / "list.pt")
     with pytest.raises(WeightsError, match="holds no state_dict"):
@@ -93,3 +96,25 @@ def test_the_first_wrong_shape_is_named(tmp_path: Path) -> None:
     with pytest.raises(WeightsError, match=re.escape(expected)):
         load_weights(target, path)
     assert torch.equal(target.state_dict()["fc2.weight"], before)  # nothing was half-loaded
+
+
+def malicious_file(path: Path, marker: Path, form: str) -> Path:
+    """A file whose unpickling would create `marker`: written by torch.save, or a bare pickle."""
+    if form == "torch.save":
+        torch.save({"model": Payload(marker)}, path)
+    else:
+        path.write_bytes(pickle.dumps(Payload(marker)))
+    return path
+
+
+@pytest.mark.parametrize("form", ["torch.save", "pickle"])
+def test_a_malicious_pickle_given_to_export_is_named_as_code_without_torchs_advice(
+        tmp_path: Path, form: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """It used to say "it may be truncated" and quote torch's advice to load it with weights_only=False."""
+    marker = tmp_path / "code-ran"
+    evil = malicious_file(tmp_path / "evil.pt", marker, form)
+    assert main.main(["export", "mlp", "-o", str(tmp_path / "mlp.onnx"), "--weights", str(evil)]) != 0
+    err = capsys.readouterr().err
+    assert "evil.pt' holds code or Python objects" in err and "that Layerbook will not load" in err
+    assert "weights_only" not in err and "truncated" not in err and "trusted source" not in err
+    assert not marker.exists() and not (tmp_path / "mlp.onnx").exists()

@@ -144,59 +144,98 @@ def _add_picture_parsers(commands: argparse._SubParsersAction) -> None:
 def add_train_parser(commands: argparse._SubParsersAction) -> None:
     train = _command(
         commands, "train", "train a graph on a dataset, writing a run folder (checkpoints, metrics, summary)",
-        "Train a graph. Settings left out come from the template's own defaults (its `training` entry), then "
-        "from the defaults shown below, so `train lenet` just works. Writes a run folder with settings.json, "
-        "metrics.csv, summary.json, best.pt and last.pt. Runs under `torchrun --nproc_per_node=K` too "
-        "(DistributedDataParallel; --batch-size is then the global batch, and only rank 0 writes). Ctrl+C stops "
-        "after the current step and saves last.pt; a second Ctrl+C quits.",
+        "Train a graph. Settings come from the template's own defaults (its `training` entry), then from a "
+        "--settings file, then from the options given, so `train lenet` just works; each is checked against its "
+        "range (shown below) before anything runs. Writes a run folder with settings.json (every setting and the "
+        "data trained on), metrics.csv, summary.json, best.pt and last.pt; by default a new folder under runs/ in "
+        "the current working directory, as training tools do. Runs under `torchrun --nproc_per_node=K` too "
+        "(DistributedDataParallel; --batch-size is then the global batch, and only rank 0 writes). Ctrl+C, "
+        "SIGTERM or SIGHUP stops after the current step, saves last.pt and says how to resume; a second one "
+        "quits at once.",
         "python main.py train lenet", "python main.py train mlp --data blobs --epochs 20 --lr 0.01",
         "python main.py train iris-net.layerbook.json --data iris.csv --label species",
+        "python main.py train graph.layerbook.json --settings settings.json   # a bundle's run, again",
         "python main.py train --resume runs/lenet-20250101-120000 --epochs 20",
         "torchrun --nproc_per_node=4 main.py train resnet50 --epochs 5 --precision bf16")
-    train.add_argument("graph", nargs="?", metavar="GRAPH", help=GRAPH_HELP + " (left out with --resume)")
+    train.add_argument("graph", nargs="?", metavar="GRAPH",
+                       help=GRAPH_HELP + " (left out with --resume, or the run's own graph)")
+    train.add_argument("--settings", metavar="FILE",
+                       help="a run's settings.json (or a JSON object of settings) to start from: every setting "
+                       "it holds, which the options given here then change")
+    _add_train_data_options(train)
+    _add_train_optimizer_options(train)
+    _add_train_run_options(train)
+
+
+def _ranged(name: str, text: str, default: object) -> str:
+    """An option's help with its range, as TrainConfig declares it (one statement of each range)."""
+    from runtime.training.config import range_text  # plain Python: no torch for --help
+
+    return f"{text} ({range_text(name)}; default {default})"
+
+
+def _add_train_data_options(train: argparse.ArgumentParser) -> None:
     train.add_argument("--data", dest="dataset", metavar="NAME|PATH",
                        help=f"a built-in dataset ({DATASETS}) or a .csv, .npz, .npy, .txt file or a folder of "
                        "images with one sub-folder per class (default: the template's)")
-    train.add_argument("--epochs", type=int, metavar="N", help="passes over the training data (default 10)")
+    train.add_argument("--allow-other-data", action="store_true", default=None,
+                       help="train even though the data differs from the data recorded in --settings or in the "
+                       "resumed run (another version of a built-in dataset, a file with other contents)")
+    train.add_argument("--train-size", type=int, metavar="N",
+                       help=_ranged("train_size", "cap the training samples (for generated data: how many to "
+                                    "make)", "all"))
+    train.add_argument("--val-size", type=int, metavar="N",
+                       help=_ranged("val_size", "cap the validation samples (for generated data: how many to "
+                                    "make)", "all"))
+    train.add_argument("--features", type=lambda text: text.split(","), metavar="COLS",
+                       help="CSV: the feature columns, comma-separated (default: all but the label)")
+    train.add_argument("--label", metavar="COL", help="CSV: the label column (default: the last)")
+    train.add_argument("--noise", type=float,
+                       help=_ranged("noise", "reconstruction: standard deviation of the noise added to the "
+                                    "inputs, for denoising", 0))
+
+
+def _add_train_optimizer_options(train: argparse.ArgumentParser) -> None:
+    train.add_argument("--epochs", type=int, metavar="N",
+                       help=_ranged("epochs", "passes over the training data", 10))
     train.add_argument("--batch-size", type=int, metavar="B",
-                       help="samples per step; under torchrun the global batch, shared between the processes "
-                       "(default 64)")
-    train.add_argument("--lr", type=float, help="learning rate (default 1e-3)")
+                       help=_ranged("batch_size", "samples per step; under torchrun the global batch, shared "
+                                    "between the processes", 64))
+    train.add_argument("--lr", type=float, help=_ranged("lr", "learning rate", "1e-3"))
     train.add_argument("--optimizer", choices=("sgd", "adam", "adamw"), help="the optimizer (default adam)")
-    train.add_argument("--momentum", type=float, help="SGD momentum (default 0.9)")
+    train.add_argument("--momentum", type=float, help=_ranged("momentum", "SGD momentum", 0.9))
     train.add_argument("--nesterov", action="store_true", default=None, help="SGD with Nesterov momentum")
     train.add_argument("--weight-decay", type=float, metavar="WD",
-                       help="weight decay (decoupled for adamw; default 0)")
+                       help=_ranged("weight_decay", "weight decay (decoupled for adamw)", 0))
     train.add_argument("--schedule", choices=("constant", "step", "cosine"),
                        help="learning-rate schedule after the warm-up (default constant)")
     train.add_argument("--warmup-steps", type=int, metavar="N",
-                       help="linear warm-up of the learning rate from 0 over these steps (default 0)")
+                       help=_ranged("warmup_steps", "linear warm-up of the learning rate from 0 over these steps",
+                                    0))
     train.add_argument("--step-epochs", type=int, metavar="N",
-                       help="step schedule: epochs between decays (default 10)")
-    train.add_argument("--gamma", type=float, help="step schedule: factor of each decay (default 0.1)")
+                       help=_ranged("step_epochs", "step schedule: epochs between decays", 10))
+    train.add_argument("--gamma", type=float, help=_ranged("gamma", "step schedule: factor of each decay", 0.1))
     train.add_argument("--clip", type=float, metavar="NORM",
-                       help="clip the gradient's global norm to this value (default: no clipping)")
-    train.add_argument("--seed", type=int, help="random seed (default 0; runs on the CPU are reproducible)")
+                       help=_ranged("clip", "clip the gradient's global norm to this value", "no clipping"))
+    train.add_argument("--patience", type=int, metavar="N",
+                       help=_ranged("patience", "stop after N epochs without a better validation loss",
+                                    "never early"))
+
+
+def _add_train_run_options(train: argparse.ArgumentParser) -> None:
+    train.add_argument("--seed", type=int,
+                       help=_ranged("seed", "random seed; runs on the CPU are reproducible", 0))
     train.add_argument("--device", help="auto (CUDA, then MPS, then CPU), cuda, cuda:N, mps or cpu (default auto)")
     train.add_argument("--precision", choices=("fp32", "bf16", "fp16"),
                        help="fp32, or bf16 / fp16 mixed precision on CUDA (default fp32)")
     train.add_argument("--channels-last", action="store_true", default=None,
                        help="NHWC memory layout for convolutions on CUDA")
     train.add_argument("--compile", action="store_true", default=None, help="torch.compile the model")
-    train.add_argument("--patience", type=int, metavar="N",
-                       help="stop after N epochs without a better validation loss (default: never early)")
-    train.add_argument("--noise", type=float,
-                       help="reconstruction: standard deviation of the noise added to the inputs, for denoising "
-                       "(default 0)")
-    train.add_argument("--train-size", type=int, metavar="N",
-                       help="cap the training samples (for generated data: how many to make)")
-    train.add_argument("--val-size", type=int, metavar="N",
-                       help="cap the validation samples (for generated data: how many to make)")
-    train.add_argument("--features", type=lambda text: text.split(","), metavar="COLS",
-                       help="CSV: the feature columns, comma-separated (default: all but the label)")
-    train.add_argument("--label", metavar="COL", help="CSV: the label column (default: the last)")
-    train.add_argument("--log-every", type=int, metavar="N", help="steps between reported metrics (default 10)")
-    train.add_argument("--out", metavar="DIR", help="the run folder (default: runs/<graph>-<date>-<time>)")
+    train.add_argument("--log-every", type=int, metavar="N",
+                       help=_ranged("log_every", "steps between reported metrics", 10))
+    train.add_argument("--out", metavar="DIR",
+                       help="the run folder: a new or an empty folder (default: a new runs/<graph>-<date>-<time> "
+                       "in the current working directory); a folder holding other files or a run is refused")
     train.add_argument("--resume", metavar="DIR",
                        help="continue the run in DIR from its last.pt, with its graph and settings (options "
                        "given here change them, e.g. --epochs for more)")

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.distributed as dist
+
+_cpu_group: Any = None  # under NCCL, a gloo group beside it for `any_rank`'s flags (None: the default group)
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,9 @@ def start(world: World, device: torch.device) -> None:
         backend = "nccl" if device.type == "cuda" else "gloo"
         dist.init_process_group(backend, rank=world.rank, world_size=world.size,
                                 device_id=device if device.type == "cuda" else None)
+        if backend == "nccl":
+            global _cpu_group
+            _cpu_group = dist.new_group(backend="gloo")
 
 
 def finish(world: World, together: bool = False) -> None:
@@ -53,6 +59,8 @@ def finish(world: World, together: bool = False) -> None:
         if together:
             dist.barrier()
         dist.destroy_process_group()
+        global _cpu_group
+        _cpu_group = None
 
 
 def share(batch_size: int, world: World) -> tuple[int, int]:
@@ -78,3 +86,15 @@ def broadcast_text(text: str, world: World) -> str:
     box = [text]
     dist.broadcast_object_list(box, src=0)
     return str(box[0])
+
+
+
+def any_rank(flag: bool, world: World) -> bool:
+    """Whether `flag` holds on any rank: every rank calls it at the same point and all get the same answer (a
+    stop request that reached the ranks at different steps). Through gloo on the CPU, even beside NCCL: a flag
+    on the GPU would make every step wait for the device."""
+    if not world.distributed:
+        return flag
+    value = torch.tensor([1 if flag else 0], dtype=torch.int32)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX, group=_cpu_group)
+    return bool(value.item())

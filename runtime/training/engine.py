@@ -41,7 +41,17 @@ from runtime.training.faults import (
 from runtime.training.health import HealthMonitor
 from runtime.training.memory import largest_fitting_batch
 from runtime.training.objective import as_tuple
-from runtime.training.run_folder import BEST, GRAPH_FILE, LAST, SETTINGS_FILE, RunFolder, new_run_dir, read_json
+from runtime.training.resume import check_resumable, check_unchanged
+from runtime.training.run_folder import (
+    BEST,
+    GRAPH_FILE,
+    LAST,
+    SETTINGS_FILE,
+    RunFolder,
+    new_run_dir,
+    new_run_problem,
+    read_json,
+)
 from runtime.training.session import Session, open_session
 from runtime.training.window import Window
 
@@ -64,6 +74,7 @@ class Trainer:
         self._on_event = on_event
         self._dataset = dataset
         self._resume = resume
+        self._checkpoint: dict[str, Any] | None = None  # read by `resuming`, which checked it
         self.session: Session | None = None
         self.position = Position()
         self._health: HealthMonitor | None = None
@@ -76,14 +87,21 @@ class Trainer:
     @classmethod
     def resuming(cls, run_dir: Path, changes: dict[str, Any] | None = None, **options: Any) -> Trainer:
         """A trainer that continues the run in `run_dir` from its last checkpoint, with the same graph and
-        settings (`changes` may raise the number of epochs, for instance)."""
+        settings (`changes` may raise the number of epochs, for instance). Refused (CheckpointError,
+        ConfigError) before anything runs: a checkpoint of another graph, no epoch left to train, a setting
+        that the checkpoint fixes changed."""
         try:
             graph = load_graph(run_dir / GRAPH_FILE)
-            settings = read_json(run_dir / SETTINGS_FILE)
-        except (OSError, ValueError, GraphFileError) as error:
+            recorded = TrainConfig.from_dict(read_json(run_dir / SETTINGS_FILE)["config"])
+        except (OSError, ValueError, KeyError, TypeError, GraphFileError) as error:
             raise CheckpointError(f"'{run_dir}' is not a run folder that can be resumed: {error}") from None
-        config = TrainConfig.from_dict(settings["config"]).updated(**(changes or {}))
-        return cls(graph, config, run_dir=run_dir, resume=True, **options)
+        config = recorded.updated(**(changes or {}))
+        check_unchanged(run_dir, recorded, config)
+        state = load_checkpoint(run_dir / LAST)
+        check_resumable(run_dir, graph, config, state)
+        trainer = cls(graph, config, run_dir=run_dir, resume=True, **options)
+        trainer._checkpoint = state
+        return trainer
 
     # ---- the run ---------------------------------------------------------------------------------------------
 
@@ -117,12 +135,18 @@ class Trainer:
     def _prepare(self) -> None:
         self.session = session = open_session(self.graph, self.config, self._dataset)
         if self.run_dir is None and self._runs_root is not None:
-            # under torchrun every rank must use (and resume from) the folder rank 0 named
-            self.run_dir = Path(broadcast_text(str(new_run_dir(self.graph.name, self._runs_root)), session.world))
+            # under torchrun every rank must use (and resume from) the folder rank 0 made
+            made = self._new_run_dir() if session.world.main else ""
+            self.run_dir = Path(broadcast_text(made, session.world))
+        elif self.run_dir is not None and not self._resume and session.world.main:
+            problem = new_run_problem(self.run_dir)  # the command line said so already; the app never gets here
+            if problem:
+                raise ConfigError(problem)
         if self.run_dir is not None and session.world.main:
             session.folder = RunFolder(self.run_dir)
         if self._resume:
-            state = load_checkpoint(self.run_dir / LAST)
+            state = self._checkpoint or load_checkpoint(self.run_dir / LAST)
+            self._checkpoint = None
             self.position = restore(state, session.model, session.optimizer, session.scheduler, session.scaler,
                                     session.noise)
         if self.config.health_every:
@@ -133,6 +157,13 @@ class Trainer:
         self._emit(Started(str(self.run_dir or ""), describe(session.device), session.dataset.description,
                            session.dataset.task, session.parameters, self.config.epochs, session.steps_per_epoch,
                            self.position.step, session.world.size, tuple(session.dataset.warnings)))
+
+    def _new_run_dir(self) -> str:
+        try:
+            return str(new_run_dir(self.graph.name, self._runs_root))
+        except OSError as error:
+            raise TrainingFailure("disk", f"cannot make a run folder in '{self._runs_root}': "
+                                  f"{error.strerror or error}") from None
 
     def _train(self) -> str:
         """Epochs from the current position; the state the run ends in."""
@@ -174,7 +205,10 @@ class Trainer:
             self.control.wait_while_paused()
             if not self.control.stop_requested:
                 self._emit(Status("running"))
-        if self.control.stop_requested:
+        stop = self.control.stop_requested
+        if self.session.world.distributed:  # a signal reaches the ranks at different steps: all stop at one
+            stop = distributed.any_rank(stop, self.session.world)
+        if stop:
             self._emit(Status("stopping", "saving what was learned"))
             return False
         return True
@@ -270,7 +304,7 @@ class Trainer:
         first = int(bad[0]) if len(bad) else window.steps - 1
         step = self.position.step - window.steps + first + 1
         raise non_finite_loss(float(losses[first]) if len(bad) else float("nan"), step, self.position.epoch + 1, lr,
-                              self._bad_data())
+                              self.config, self._bad_data())
 
     def _bad_data(self) -> str | None:
         dataset = self.session.dataset
@@ -283,7 +317,7 @@ class Trainer:
         val_loss, val_accuracy = self._validate()
         if not torch.isfinite(torch.tensor(val_loss)):
             raise non_finite_loss(val_loss, position.step, position.epoch + 1, session.scheduler.get_last_lr()[0],
-                                  self._bad_data())
+                                  self.config, self._bad_data())
         best = position.best_loss is None or val_loss < position.best_loss
         position.epoch += 1
         position.batch = 0

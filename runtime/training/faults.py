@@ -7,6 +7,7 @@ import re
 import torch
 
 from graph.capacity import format_bytes
+from runtime.training.config import TrainConfig
 
 
 class TrainingFailure(Exception):
@@ -17,17 +18,40 @@ class TrainingFailure(Exception):
         self.kind = kind
 
 
-def non_finite_loss(value: float, step: int, epoch: int, lr: float, data: str | None = None) -> TrainingFailure:
-    """`data`: what `non_finite_data` found, the cause when the data itself holds NaN or Inf values."""
+def non_finite_loss(value: float, step: int, epoch: int, lr: float, config: TrainConfig,
+                    data: str | None = None) -> TrainingFailure:
+    """`lr`: the learning rate at that step (the schedule's); `data`: what `non_finite_data` found, the cause
+    when the data itself holds NaN or Inf values."""
     name = "NaN" if value != value else ("+Inf" if value > 0 else "-Inf")
+    where = f"the loss became {name} at step {step} (epoch {epoch})"
     if data is not None:  # no learning rate cures this: say so rather than advise a lower one
         return TrainingFailure(
-            "nan", f"the loss became {name} at step {step} (epoch {epoch}) because the data holds NaN or Inf "
-            f"values: {data}. Remove or repair those samples; the last good checkpoint is kept")
+            "nan", f"{where} because the data holds NaN or Inf values: {data}. Remove or repair those samples; "
+            "the last good checkpoint is kept")
+    unusual = unusual_settings(config)
+    if unusual:
+        return TrainingFailure(
+            "nan", f"{where} with learning rate {lr:.3g}: training diverged, with settings out of the ordinary: "
+            f"{'; '.join(unusual)}. The last good checkpoint is kept")
     return TrainingFailure(
-        "nan", f"the loss became {name} at step {step} (epoch {epoch}) with learning rate {lr:.3g}: training "
-        f"diverged. Try a lower learning rate (e.g. --lr {lr / 10:.3g}), gradient clipping (--clip 1.0) or a "
-        "warm-up (--warmup-steps); the last good checkpoint is kept")
+        "nan", f"{where} with learning rate {lr:.3g}: training diverged. Try a lower learning rate (e.g. --lr "
+        f"{config.lr / 10:.3g}), gradient clipping (--clip 1.0) or a warm-up (--warmup-steps 100); the last good "
+        "checkpoint is kept")
+
+
+def unusual_settings(config: TrainConfig) -> list[str]:
+    """The settings out of the ordinary that make training diverge, each with a usual value to try instead."""
+    found = []
+    usual_lr = 0.1 if config.optimizer == "sgd" else 0.01  # Adam's steps are about lr in size, whatever the loss
+    if config.lr > usual_lr:
+        found.append(f"the learning rate {config.lr:g} is high for {config.optimizer} (try --lr {usual_lr / 10:g})")
+    if config.optimizer == "sgd" and config.momentum >= 0.99:
+        found.append(f"the momentum {config.momentum:g} is close to 1 (try --momentum 0.9)")
+    if config.weight_decay > 0.1:
+        found.append(f"the weight decay {config.weight_decay:g} is large (try --weight-decay 0.01)")
+    if config.noise > 1:
+        found.append(f"the input noise {config.noise:g} is large (try --noise 0.1)")
+    return found
 
 
 # How torch says that an allocation failed: CUDA and MPS ("out of memory"), the CPU's allocator on Linux ("can't

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from tqdm import tqdm
 
 from runtime.training.events import EpochMetrics, Event, Failed, Finished, Started, Status, StepMetrics
+from runtime.training.signals import resume_command
 
 
 class ProgressPrinter:
@@ -17,6 +19,7 @@ class ProgressPrinter:
         self._bar: tqdm | None = None
         self._epochs = 0
         self._run_dir = ""
+        self._processes = 1
 
     @property
     def stream(self) -> TextIO:
@@ -32,17 +35,19 @@ class ProgressPrinter:
         elif isinstance(event, Status) and event.state == "stopping":
             self._write("stopping: saving the last checkpoint (press Ctrl+C again to quit at once)")
         elif isinstance(event, Failed):
-            self._close()
+            self.close()
             print(f"training failed ({event.kind}): {event.message}", file=self.stream)
         elif isinstance(event, Finished):
-            self._close()
-            print(summary_text(event, self._run_dir), file=self.stream)
+            self.close()
+            print(summary_text(event, self._run_dir, self._processes), file=self.stream)
 
     def _started(self, event: Started) -> None:
-        self._epochs, self._run_dir = event.epochs, event.run_dir
+        # the folder's full path: by default runs/ is in the working directory, which a user may not think of
+        self._epochs, self._run_dir = event.epochs, str(Path(event.run_dir).absolute()) if event.run_dir else ""
+        self._processes = event.world_size
         processes = f" × {event.world_size} processes" if event.world_size > 1 else ""
         print(f"training on {event.device}{processes}: {event.parameters:,} parameters, {event.dataset} "
-              f"({event.task}); run folder {event.run_dir}", file=self.stream)
+              f"({event.task}); run folder {self._run_dir or '(none)'}", file=self.stream)
         for warning in event.warnings:
             print(f"warning: {warning}", file=self.stream)
         if self.bar_enabled:
@@ -66,7 +71,8 @@ class ProgressPrinter:
         else:
             print(line, file=self.stream)
 
-    def _close(self) -> None:
+    def close(self) -> None:
+        """End the progress bar's line (a run that ends, or is quit at once)."""
         if self._bar is not None:
             self._bar.close()
             self._bar = None
@@ -84,7 +90,7 @@ def epoch_line(event: EpochMetrics, epochs: int) -> str:
     return " · ".join(parts) + (" (best)" if event.best else "")
 
 
-def summary_text(event: Finished, run_dir: str) -> str:
+def summary_text(event: Finished, run_dir: str, processes: int = 1) -> str:
     summary = event.summary
     words = {"finished": "finished", "stopped": "stopped on request", "early-stopped": "stopped early (patience)"}
     text = f"{words.get(event.state, event.state)}: {summary.get('epochs')} epochs, {summary.get('steps')} steps " \
@@ -100,5 +106,5 @@ def summary_text(event: Finished, run_dir: str) -> str:
     if run_dir:
         text += f"\nrun folder: {run_dir} (best.pt, last.pt, metrics.csv, summary.json)"
         if event.state == "stopped":
-            text += f"; continue with --resume {run_dir}"
+            text += f"; continue with: {resume_command(run_dir, processes)}"
     return text

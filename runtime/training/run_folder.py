@@ -17,28 +17,100 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from graph import Graph
 from graph.fileformat import atomic_write, save_graph
+from graph.names import file_stem
 
 COLUMNS = ("step", "epoch", "phase", "loss", "accuracy", "lr", "samples_per_s", "elapsed")
 GRAPH_FILE, SETTINGS_FILE, METRICS_FILE, SUMMARY_FILE = ("graph.layerbook.json", "settings.json", "metrics.csv",
                                                          "summary.json")
 LAST, BEST = "last.pt", "best.pt"
+SHOWN_ENTRIES = 4  # of a folder's entries, in a message
 
 
 def new_run_dir(graph_name: str, root: Path = Path("runs")) -> Path:
-    """`runs/<graph>-<date>-<time>`, with a suffix if two runs start in the same second."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    path = root / f"{graph_name}-{stamp}"
-    suffix = 2
-    while path.exists():
-        path = root / f"{graph_name}-{stamp}-{suffix}"
-        suffix += 1
-    return path
+    """A new, empty folder `root/<graph>-<date>-<time>` (with a suffix if two runs start in the same second),
+    made here, so that two runs starting at once never share one. The name goes through `file_stem`: whatever a
+    caller passes, the folder is a child of `root`."""
+    stamp = f"{file_stem(graph_name)}-{time.strftime('%Y%m%d-%H%M%S')}"
+    root.mkdir(parents=True, exist_ok=True)
+    path, suffix = root / stamp, 1
+    while True:
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            suffix += 1
+            path = root / f"{stamp}-{suffix}"
+
+
+def is_run(path: Path) -> bool:
+    """A Layerbook run folder: its settings and its graph are there (a settings.json alone may be anyone's)."""
+    return (path / SETTINGS_FILE).is_file() and (path / GRAPH_FILE).is_file()
+
+
+def new_run_problem(path: Path) -> str | None:
+    """Why a new run must not be written into `path` (a sentence naming it and what to do instead), or None when
+    it may: a folder that does not exist yet, or an empty one. A run folder is never overwritten."""
+    if not os.path.lexists(path):
+        return None
+    if not path.is_dir():
+        return f"'{path}' is a file, not a folder: choose another --out"
+    try:
+        entries = sorted(os.listdir(path))
+    except OSError as error:
+        return f"cannot read the folder '{path}': {error.strerror or error}"
+    if not entries:
+        return None
+    if is_run(path):
+        return _run_there(path)
+    shown = ", ".join(name + "/" * (path / name).is_dir() for name in entries[:SHOWN_ENTRIES])
+    more = f" and {len(entries) - SHOWN_ENTRIES} more" if len(entries) > SHOWN_ENTRIES else ""
+    return (f"'{path}' is not empty and is not a Layerbook run (it holds {shown}{more}): nothing was written; "
+            "choose a new or empty folder for --out, or continue a run with --resume RUN")
+
+
+def unwritable_problem(folder: Path) -> str | None:
+    """Why no run folder can be made at `folder` (None when one can), found without creating anything: the
+    folder, or the nearest of its parents that exists, must be a folder that takes a new file."""
+    existing = folder
+    try:
+        while not existing.exists():  # False too below a regular file: its parent is then that file
+            existing = existing.parent
+        if not existing.is_dir():
+            return f"'{existing}' is a file, not a folder"
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as error:
+        return f"'{existing.resolve()}' cannot be written ({error.strerror or error})"
+    return None
+
+
+def _run_there(path: Path) -> str:
+    summary = _summary(path)
+    if summary.get("state") in ("finished", "early-stopped"):
+        epochs = summary.get("epochs")
+        return (f"'{path}' holds a finished run ({epochs} epochs), which is never overwritten: train it further "
+                f"with --resume {path} --epochs N (N above {epochs}), or choose another --out")
+    if (path / LAST).is_file():
+        return (f"'{path}' holds a run that did not finish: continue it with --resume {path}, or choose another "
+                "--out")
+    return (f"'{path}' holds a run without a checkpoint (it failed before its first epoch ended, or is still "
+            "running): choose another --out")
+
+
+def _summary(path: Path) -> dict[str, Any]:
+    try:
+        summary = read_json(path / SUMMARY_FILE)
+    except (OSError, ValueError):
+        return {}
+    return summary if isinstance(summary, dict) else {}
 
 
 class RunFolder:

@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runtime.training.run_folder import GRAPH_FILE, LAST, METRICS_FILE, SETTINGS_FILE, SUMMARY_FILE
+from runtime.training.run_folder import LAST, METRICS_FILE, SETTINGS_FILE, SUMMARY_FILE, is_run
+
+__all__ = ["RunInfo", "compare_settings", "delete_run", "is_run", "list_runs", "read_metrics", "read_run"]
 
 
 @dataclass
@@ -33,10 +35,6 @@ class RunInfo:
     @property
     def best_loss(self) -> float | None:
         return (self.summary.get("best") or {}).get("val_loss")
-
-
-def is_run(path: Path) -> bool:
-    return (path / SETTINGS_FILE).is_file() and (path / GRAPH_FILE).is_file()
 
 
 def list_runs(root: Path) -> list[RunInfo]:

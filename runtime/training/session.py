@@ -14,6 +14,7 @@ from torch import nn
 from graph import Graph
 from runtime.compile import build_module
 from runtime.data import DataOptions, Dataset, GraphSpec, builtin_datasets, load_dataset
+from runtime.data.provenance import describe_data
 from runtime.training import distributed
 from runtime.training.batching import all_ranks_served, steps_per_epoch
 from runtime.training.config import ConfigError, TrainConfig
@@ -47,11 +48,12 @@ class Session:
         return sum(p.numel() for p in self.model.parameters())
 
     def settings(self) -> dict[str, Any]:
-        """What settings.json records: enough to repeat the run."""
+        """What settings.json records: enough to repeat the run, and what data it trained on (`data`)."""
         return {"graph": self.graph.name, "config": self.config.to_dict(), "dataset": self.dataset.description,
-                "data_warnings": self.dataset.warnings, "task": self.dataset.task, "device": describe(self.device),
-                "world_size": self.world.size,
-                "parameters": self.parameters, "torch": torch.__version__, "python": platform.python_version()}
+                "data": describe_data(self.config.dataset), "data_warnings": self.dataset.warnings,
+                "task": self.dataset.task, "device": describe(self.device),
+                "world_size": self.world.size, "parameters": self.parameters, "torch": torch.__version__,
+                "python": platform.python_version()}
 
 
 def open_session(graph: Graph, config: TrainConfig, dataset: Dataset | None = None) -> Session:

@@ -69,7 +69,9 @@ def test_bundle_holds_what_reproduces_the_run(lenet_run: Path, tmp_path: Path) -
         exec(compile(archive.read("model.py"), "model.py", "exec"), namespace)  # the generated source, in a test
         model = namespace["Lenet"]()
         model.load_state_dict(weights)
-        assert "--data digits --epochs 2" in archive.read("README.txt").decode()
+        readme = archive.read("README.txt").decode()
+        assert "python main.py train graph.layerbook.json --settings settings.json" in readme
+        assert "built-in dataset 'digits' version 1" in readme
         assert json.loads(archive.read("settings.json"))["config"]["lr"] == 0.003
 
 

@@ -57,7 +57,7 @@ def test_resume_continues_a_run_with_more_epochs(tmp_path: Path, capsys: pytest.
     (("nosuch-template",), 2, "nosuch-template"),
     (("lenet", "--data", "nosuch"), 2, "digits"),
     (("lenet", "--data", "pytext"), 2, "'X' 1×28×28"),
-    (("lenet", "--epochs", "0"), 2, "epochs must be a whole number of at least 1"),
+    (("lenet", "--epochs", "0"), 2, "epochs must be a whole number from 1 to 100,000, got 0"),
     (("--resume", "/nonexistent/run"), 2, "no last.pt"),
 ])
 def test_mistakes_are_explained_with_an_exit_code(args: tuple[str, ...], code: int, message: str,

@@ -2,10 +2,11 @@
 a graph's estimate with it; `train` refuses a run that cannot fit before it allocates anything).
 
 Each limit is stated here once, and every message that applies one names it:
-- MAX_BOXES: the layers a graph may expand to, every copy of a repeat and every layer inside a block instance
-  counted (a block ×10 holding a layer ×20 is 200). Far above any real network (ResNet-50 expands to about 200,
-  GPT-2 small to about 150, ResNet-1001 to about 3,000); building 100,000 boxes already takes torch about 15 s
-  and 700 MB of bookkeeping, so a graph beyond it is a mistake or a bomb, refused at load.
+- MAX_BOXES: the boxes a graph may expand to, every copy of a repeat and every box inside a block instance
+  counted (a block ×10 holding a layer ×20 counts 10 × (20 + its input and output) = 220). Far above any real
+  network (ResNet-50 expands to about 200 boxes, GPT-2 small to about 190, DenseNet-121 to 550, ResNet-1001 to
+  about 3,000); building 100,000 boxes already takes torch about 15 s and 700 MB of bookkeeping, so a graph
+  beyond it is a mistake or a bomb, refused at load.
 - MAX_REPEAT: the copies of one repeat ×N.
 - MAX_NESTING: blocks inside blocks; far beyond any real network, well within Python's recursion limit.
 - MEMORY_MARGIN: the share of the free memory a run leaves unplanned, for what the estimate of graph/summary.py

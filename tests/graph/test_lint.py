@@ -136,7 +136,7 @@ def test_weights_beyond_the_machine_are_a_warning_on_the_heaviest_box(monkeypatc
         "huge-fully-conn: valid (5 nodes, 61,009,988,003 parameters, 1 warning(s))"]
 
 
-@pytest.mark.parametrize(("name", "box"), [("wide-conv", "conv"), ("huge-input", "head")])
+@pytest.mark.parametrize(("name", "box"), [("wide-conv", "conv"), ("huge-input", "head"), ("huge-output", "up")])
 def test_a_step_beyond_the_free_memory_is_a_warning_with_the_figures(name: str, box: str,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     machine(monkeypatch, free=20 * GIB)
@@ -146,7 +146,8 @@ def test_a_step_beyond_the_free_memory_is_a_warning_with_the_figures(name: str, 
     expected = fit_problem(summarize(g), 64, "adam", Available(20 * GIB, "of free RAM"))
     assert problems[0].message.startswith(f"training '{name}' will not fit this machine's memory: {expected}; ")
     assert "16.0 GiB (80% of the 20.0 GiB of free RAM, a 20% safety margin) may be used" in expected
-    assert ("batch size 1 fits" if name == "wide-conv" else "even the weights") in expected
+    verdicts = {"wide-conv": "batch size 1 fits", "huge-input": "even the weights", "huge-output": "not even one"}
+    assert verdicts[name] in expected
 
 
 def test_the_warning_follows_the_graphs_batch_size_and_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -69,7 +69,8 @@ def test_the_largest_batch_named_does_fit(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 @pytest.mark.parametrize(("name", "verdict"), [("huge-fully-conn", "even the weights"),
-                                               ("huge-input", "on cpu: one training step at batch size 64")])
+                                               ("huge-input", "on cpu: one training step at batch size 64"),
+                                               ("huge-output", "activations 232.8 TiB")])
 def test_the_probes_are_refused_at_once_in_a_real_process(name: str, verdict: str, tmp_path: Path) -> None:
     """On this machine's real memory. Before, the data alone (12 GB of blob centres for [10**9] features) took
     a minute before the allocator's traceback; the timeout guards against that, it is not a timing."""

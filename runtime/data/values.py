@@ -49,7 +49,7 @@ def _advice(array: np.ndarray) -> str:
                "a.dtype.names], axis=-1))"
     if kind == "c":
         return "save the real and imaginary parts as separate features (np.real, np.imag) or the magnitude " \
-               "(np.abs); Layerbook never drops the imaginary part silently"
+               "(np.abs), rather than lose the imaginary part"
     if kind in "Mm":
         return "convert them to numbers first (e.g. seconds: a.astype('datetime64[s]').astype('int64'))"
     if kind in TEXT_KINDS:

@@ -153,10 +153,19 @@ class Trainer:
             self._health = HealthMonitor(self.graph, session.model, self.config.health_every)
         if session.folder is not None:
             with _writing(session.folder.path):
+                self._lock_folder()
                 session.folder.begin(self.graph, session.settings(), self.position.step if self._resume else None)
         self._emit(Started(str(self.run_dir or ""), describe(session.device), session.dataset.description,
                            session.dataset.task, session.parameters, self.config.epochs, session.steps_per_epoch,
                            self.position.step, session.world.size, tuple(session.dataset.warnings)))
+
+    def _lock_folder(self) -> None:
+        """A folder another process trains in is left alone: not even a failure's summary is written there."""
+        try:
+            self.session.folder.lock()
+        except ConfigError:
+            self.session.folder = None
+            raise
 
     def _new_run_dir(self) -> str:
         try:

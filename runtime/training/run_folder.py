@@ -2,11 +2,12 @@
 
     runs/lenet-20261123-231500/
         graph.layerbook.json   the exact graph trained (a copy; later edits do not change it)
-        settings.json          the TrainConfig, the dataset, the device, versions
+        settings.json          the TrainConfig, the data trained on (provenance.py), the device, versions
         metrics.csv            step, epoch, phase, loss, accuracy, lr, samples_per_s, elapsed
         summary.json           final and best metrics, device, time, samples per second
         last.pt, best.pt       checkpoints (see checkpoint.py)
         events.out.tfevents.*  TensorBoard, when tensorboard is installed
+        .training.lock         while a process trains in the folder (folder_lock.py: one at a time)
 
 Only rank 0 writes. A resumed run appends to the same metrics, cut back to the checkpoint's step so that no
 step appears twice.
@@ -21,11 +22,12 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from graph import Graph
 from graph.fileformat import atomic_write, save_graph
 from graph.names import file_stem
+from runtime.training.folder_lock import LOCK_FILE, lock_run_folder, unlock_run_folder
 
 COLUMNS = ("step", "epoch", "phase", "loss", "accuracy", "lr", "samples_per_s", "elapsed")
 GRAPH_FILE, SETTINGS_FILE, METRICS_FILE, SUMMARY_FILE = ("graph.layerbook.json", "settings.json", "metrics.csv",
@@ -63,7 +65,7 @@ def new_run_problem(path: Path) -> str | None:
     if not path.is_dir():
         return f"'{path}' is a file, not a folder: choose another --out"
     try:
-        entries = sorted(os.listdir(path))
+        entries = sorted(name for name in os.listdir(path) if name != LOCK_FILE)
     except OSError as error:
         return f"cannot read the folder '{path}': {error.strerror or error}"
     if not entries:
@@ -117,6 +119,12 @@ class RunFolder:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._tensorboard: Any = None
+        self._lock: IO[str] | None = None
+
+    def lock(self) -> None:
+        """Make the folder this process's to write (ConfigError when another process trains in it)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._lock = lock_run_folder(self.path)
 
     def begin(self, graph: Graph, settings: dict[str, Any], resume_step: int | None) -> None:
         """Write the graph and settings (a new run) or cut the metrics back to the checkpoint (a resumed one)."""
@@ -149,6 +157,9 @@ class RunFolder:
         if self._tensorboard is not None:
             self._tensorboard.close()
             self._tensorboard = None
+        if self._lock is not None:
+            unlock_run_folder(self._lock, self.path)
+            self._lock = None
 
     def _write_csv(self, rows: list[dict[str, str]]) -> None:
         """The header and `rows`, written by the same csv writer as `log`'s rows, atomically."""

@@ -4,6 +4,8 @@ and never a folder that holds the user's files or another run."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,11 @@ import pytest
 import main
 from graph import load_graph
 from graph.fileformat import save_graph
-from runtime.training.run_folder import new_run_dir
+from runtime.training.folder_lock import LOCK_FILE, lock_run_folder, unlock_run_folder
+from runtime.training.run_folder import LAST, new_run_dir
+from tests.processes import CHILD_ENVIRONMENT, wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
 
 QUICK = ("--epochs", "1", "--train-size", "64", "--val-size", "16", "--quiet")
 HOSTILE = ["/abs/path/x", "../../etc/x", "..", "a/../../b", "line\nbreak", "..\\..\\x", "x" * 300, "", ".hidden",
@@ -134,3 +140,33 @@ def test_a_runs_folder_that_cannot_be_written_is_named_before_the_run(
     err = capsys.readouterr().err
     assert f"cannot write the runs folder '{tmp_path / 'runs'}' (runs/ in the working directory)" in err
     assert "is a file, not a folder" in err
+
+
+# ---- one process at a time in a run folder ---------------------------------------------------------------------
+
+def test_a_run_folder_another_process_trains_in_is_left_alone(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """Resuming a run that is still training (the app's Continue beside the command line) used to interleave the
+    two processes' metrics and overwrite each other's checkpoints."""
+    out = tmp_path / "run"
+    command = [sys.executable, str(ROOT / "main.py"), "train", "mlp", "--epochs", "10", "--train-size", "4000",
+               "--batch-size", "20", "--log-every", "1", "--quiet", "--out", str(out)]
+    process = subprocess.Popen(command, cwd=tmp_path, env=CHILD_ENVIRONMENT, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: (out / LAST).is_file(), "the first epoch's checkpoint", timeout=90, process=process)
+        assert train("--resume", str(out), "--epochs", "20", "--quiet") == 1
+        assert f"'{out}' is being trained by another process (pid {process.pid})" in capsys.readouterr().err
+        assert not (out / "summary.json").exists() and process.poll() is None
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+    held = lock_run_folder(out)  # the killed process's lock went with it: the folder can be trained in again
+    assert held is not None
+    unlock_run_folder(held, out)
+    assert not (out / LOCK_FILE).exists()
+
+
+def test_a_run_that_ends_leaves_no_lock_file(tmp_path: Path) -> None:
+    assert train("mlp", *QUICK, "--out", str(tmp_path / "run")) == 0
+    assert not (tmp_path / "run" / LOCK_FILE).exists()

@@ -30,8 +30,16 @@ def check_unchanged(run_dir: Path, recorded: TrainConfig, config: TrainConfig) -
                     f"{shlex.quote(str(run_dir / SETTINGS_FILE))}"
             raise ConfigError(
                 f"{name} cannot change when resuming '{run_dir}' (it trained with {before!r}; asked for {after!r}): "
-                f"the checkpoint's optimizer state and the run's batches belong to it. To train with another "
-                f"{name}, start a new run from its settings: {again} --{name.replace('_', '-')} ...")
+                f"the checkpoint's optimizer state and the run's batches belong to it. To train with this "
+                f"{name}, start a new run from its settings: {again} {_option(name, after)}")
+
+
+def _option(name: str, value: Any) -> str:
+    """The command-line option that sets `name` to `value`."""
+    flag = "--data" if name == "dataset" else "--" + name.replace("_", "-")
+    if isinstance(value, bool):
+        return flag if value else f"(with \"{name}\": false in the settings file)"
+    return f"{flag} {shlex.quote(','.join(value) if isinstance(value, list) else str(value))}"
 
 
 def check_resumable(run_dir: Path, graph: Graph, config: TrainConfig, state: dict[str, Any]) -> None:

@@ -11,6 +11,8 @@ from dataclasses import fields
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import main
 from graph import load_graph
@@ -160,3 +162,21 @@ def test_a_run_that_diverges_with_a_huge_learning_rate_names_it(tmp_path: Path,
                  "--train-size", "500", "--quiet", "--out", str(tmp_path / "run")) == 1
     err = capsys.readouterr().err
     assert "the learning rate 5 is high for sgd (try --lr 0.01); the weight decay 1 is large" in err
+
+
+JSON_VALUES = st.one_of(st.none(), st.booleans(), st.integers(), st.integers(-2**80, 2**80), st.floats(),
+                        st.text(max_size=6), st.lists(st.text(max_size=3), max_size=2), st.dictionaries(
+                            st.text(max_size=2), st.integers(), max_size=1))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from([f.name for f in fields(TrainConfig)]), JSON_VALUES, max_size=6))
+def test_any_settings_file_is_refused_naming_a_setting_or_holds_only_values_inside_the_ranges(values: dict) -> None:
+    try:
+        config = TrainConfig.from_dict(values)
+    except ConfigError as error:
+        assert str(error).split()[0] in values
+        return
+    for spec in ranged_fields():
+        value = getattr(config, spec.name)
+        assert (value is None and spec.default is None) or spec.metadata["range"].holds(value)

@@ -132,9 +132,15 @@ def _settings_file(path: str | None) -> dict[str, Any] | None:
     if path is None:
         return None
     try:
-        if Path(path).stat().st_size > MAX_SETTINGS_BYTES:
+        if Path(path).exists() and not Path(path).is_file():  # a folder, a device (/dev/zero never ends), a pipe
+            raise ConfigError(f"the settings file '{path}' is not a file: give a run's settings.json")
+        with open(path, "rb") as stream:
+            raw = stream.read(MAX_SETTINGS_BYTES + 1)
+        if len(raw) > MAX_SETTINGS_BYTES:
             raise ConfigError(f"'{path}' is too large for a settings file (more than {MAX_SETTINGS_BYTES:,} bytes)")
-        content = json.loads(Path(path).read_text(encoding="utf-8"))
+        content = json.loads(raw.decode("utf-8"))
+    except ConfigError:
+        raise
     except OSError as error:
         raise ConfigError(f"cannot read the settings file '{path}': {error.strerror or error}") from None
     except ValueError as error:  # not JSON, not UTF-8, an integer of thousands of digits

@@ -125,6 +125,23 @@ def test_a_missing_settings_file_exits_2(tmp_path: Path, capsys: pytest.CaptureF
     assert f"cannot read the settings file '{tmp_path / 'nope.json'}'" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("special", ["folder", "/dev/zero"])
+def test_a_settings_path_that_is_not_a_file_exits_2_without_reading_it(special: str, tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """/dev/zero has no end: reading it whole never returned."""
+    path = str(tmp_path) if special == "folder" else special
+    if not Path(path).exists():
+        pytest.skip(f"no {path} here")
+    assert train("mlp", "--settings", path, "--quiet") == 2
+    assert f"the settings file '{path}' is not a file" in capsys.readouterr().err
+
+
+def test_a_settings_file_too_large_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "huge.json").write_text(" " * (2 << 20) + "{}")
+    assert train("mlp", "--settings", str(tmp_path / "huge.json"), "--quiet") == 2
+    assert "is too large for a settings file" in capsys.readouterr().err
+
+
 def test_settings_file_values_replace_the_templates_and_options_replace_them(tmp_path: Path) -> None:
     """A plain object of settings: the template's defaults for the rest; null is a value (no clipping)."""
     out = tmp_path / "run"

@@ -122,6 +122,10 @@ class Trainer:
                 raise
             failure = out_of_memory_preparing(error) if self.session is None else self._out_of_memory(error)
             outcome = Failed(failure.kind, str(failure))
+        except BaseException:  # quit at once (a second Ctrl+C): the folder stays as it is, free for a resume
+            if self.session is not None and self.session.folder is not None:
+                self.session.folder.release()
+            raise
         finally:
             distributed.finish(self.session.world if self.session else distributed.from_environment(),
                                together=isinstance(outcome, Finished))

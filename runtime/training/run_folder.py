@@ -157,6 +157,10 @@ class RunFolder:
         if self._tensorboard is not None:
             self._tensorboard.close()
             self._tensorboard = None
+        self.release()
+
+    def release(self) -> None:
+        """Let another process train in the folder (the end of a run, or a quit at once)."""
         if self._lock is not None:
             unlock_run_folder(self._lock, self.path)
             self._lock = None

@@ -55,7 +55,7 @@ def stop_on_signals(trainer: Stoppable) -> Iterator[None]:
 def quit_message(signal_name: str, run_dir: Path | None) -> str:
     saved = ""
     if run_dir is not None and (run_dir / LAST).is_file():
-        saved = f"; {run_dir / LAST} holds the last checkpoint: continue with {resume_command(run_dir)}"
+        saved = f"; {(run_dir / LAST).absolute()} holds the last checkpoint: continue with {resume_command(run_dir)}"
     elif run_dir is not None:
         saved = f"; '{run_dir}' holds no checkpoint yet"
     return f"{signal_name} again: quit at once, without saving the current epoch{saved}"

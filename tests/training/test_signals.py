@@ -83,7 +83,7 @@ def test_a_second_signal_quits_at_once_in_one_line(tmp_path: Path) -> None:
                          f"last checkpoint: continue with python main.py train --resume {out}")
     assert not any("Traceback" in line for line in lines)
     assert (out / LAST).read_bytes() == last and not (out / SUMMARY_FILE).exists()
-    assert not list(out.glob(".*.tmp"))
+    assert not list(out.glob(".*"))  # no temporary file, and the folder is free (no lock left)
 
 
 def test_a_sighup_ignored_by_nohup_stays_ignored(tmp_path: Path) -> None:

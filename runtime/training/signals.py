@@ -45,6 +45,9 @@ def stop_on_signals(trainer: Stoppable) -> Iterator[None]:
         number = getattr(signal, name, None)
         if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
             previous[number] = signal.signal(number, handler)
+            # restart system calls the signal lands in rather than fail them: under torchrun it may land in one
+            # of gloo's threads, which aborts the whole process (SIGABRT) on a read that returns EINTR
+            signal.siginterrupt(number, False)
     try:
         yield
     finally:

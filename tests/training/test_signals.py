@@ -118,7 +118,7 @@ def test_under_torchrun_a_signal_to_one_rank_stops_every_rank_at_the_same_step(t
         workers = [int(pid) for pid in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()]
         assert len(workers) == 2
         os.kill(workers[-1], signal.SIGTERM)
-        assert process.wait(timeout=60) == 0
+        assert process.wait(timeout=60) == 0, log.read_text()[-3000:]
     finally:
         for pid in [process.pid, *workers]:  # the workers run in sessions of their own: killing torchrun leaves them
             with contextlib.suppress(ProcessLookupError):

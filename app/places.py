@@ -1,10 +1,9 @@
-"""Where the application keeps things: its data folder (autosaves; the runs of templates and unsaved graphs), the
-default runs folder of a document, and whether a folder can take a run. Never the process's working directory:
-started from a desktop launcher that is `/` or the home folder."""
+"""Where the application keeps things: its data folder (autosaves; the runs of templates and unsaved graphs) and
+the default runs folder of a document (whether a folder can take a run: graph.outputs.unwritable_reason). Never
+the process's working directory: started from a desktop launcher that is `/` or the home folder."""
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QStandardPaths
@@ -28,22 +27,6 @@ def default_runs_folder(graph_path: Path | None) -> Path:
         return data_folder() / RUNS
     folder = Path(graph_path).resolve().parent
     return folder.parent if is_run(folder) else folder / RUNS
-
-
-def unwritable_reason(folder: Path) -> str | None:
-    """Why no run can be written in `folder` (None when one can), found without creating anything: the folder, or
-    the nearest of its parents that exists, must be a folder that takes a new file."""
-    existing = folder
-    try:
-        while not existing.exists():  # False too below a regular file: its parent is then that file
-            existing = existing.parent
-        if not existing.is_dir():
-            return f"{existing} is a file, not a folder"
-        with tempfile.TemporaryFile(dir=existing):
-            pass
-    except OSError as error:
-        return f"{existing} cannot be written ({error.strerror or error})"
-    return None
 
 
 def shown_path(path: Path) -> str:

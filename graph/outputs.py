@@ -5,6 +5,9 @@ A missing folder is refused, never created: a typo in a path (`/nonexistent/dir/
 folders at the root. So is a folder in place of the file, a folder that cannot be written to, a read-only file, a
 file name without the writer's extension (which keeps an ONNX file from landing on a `.py` or a graph file), and
 the file being read itself (the graph, or the checkpoint being exported).
+
+`unwritable_reason` is the one rule of a folder that must take a new file: a writer's, and the runs folder of
+`train` and of the application, which may not exist yet (its nearest existing parent must then take one).
 """
 
 from __future__ import annotations
@@ -63,8 +66,6 @@ def _refusal(target: Path, text: str, suffixes: Sequence[str], source: str | os.
     folder = target.parent
     if not folder.exists():
         return f"the folder '{folder}' does not exist (create it first)"
-    if not folder.is_dir():
-        return f"'{folder}' is a file, not a folder"
     if target.exists() or target.is_symlink():
         if source is not None and target.exists() and Path(source).exists() and os.path.samefile(target, source):
             return "it is the file being read (choose another name)"
@@ -72,16 +73,32 @@ def _refusal(target: Path, text: str, suffixes: Sequence[str], source: str | os.
             return "it is not a regular file"
         if not os.access(target, os.W_OK):
             return "the file is read-only"
-    return _unwritable(folder)
+    return unwritable_reason(folder) or ""  # a file in the folder's place too
 
 
-def _unwritable(folder: Path) -> str:
-    """Why no file can be made in `folder` (tried for real: permissions, a read-only disk), or ''."""
+def unwritable_reason(folder: str | os.PathLike[str]) -> str | None:
+    """Why no new file can be made in `folder` (None when one can): the folder, or the nearest of its parents
+    that exists when it is still to be made, must be a folder that takes a new file. Tried for real
+    (permissions, a read-only disk) without creating anything: the file tried has no name, or loses it at once."""
+    existing = Path(folder)
     try:
-        temporary_beside(folder / "probe").unlink()
-    except OSError as error:
-        return f"the folder '{folder}' is not writable ({error.strerror or error})"
-    return ""
+        while not existing.exists() and existing.parent != existing:  # False too below a regular file
+            existing = existing.parent
+        if existing.exists() and not existing.is_dir():
+            return f"'{_absolute(existing)}' is a file, not a folder"
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as error:  # a folder above that cannot be searched, too
+        return f"the folder '{_absolute(existing)}' is not writable ({error.strerror or error})"
+    return None
+
+
+def _absolute(path: Path) -> Path:
+    """`path` from the root, as messages name it ('.' says nothing); as given when the working folder is gone."""
+    try:
+        return path.absolute()
+    except OSError:
+        return path
 
 
 def _either(suffixes: Sequence[str]) -> str:

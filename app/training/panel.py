@@ -27,13 +27,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.memory import settle_memory
-from app.places import unwritable_reason
 from app.training.controller import TrainingController
 from app.training.plots import LivePlots
 from app.training.preview_view import ERROR_STYLE, DataPreview
 from app.training.runs_folder import RunsFolderField
 from app.training.settings_form import SettingsForm
 from app.training.tasks import run_task
+from graph.outputs import unwritable_reason
 
 CHOOSE_FILE, CHOOSE_FOLDER = "Choose file…", "Choose folder…"
 FILE_FILTER = "Data files (*.csv *.npz *.npy *.txt);;All files (*)"
@@ -276,7 +276,7 @@ class TrainPanel(QWidget):
         if refusal:
             self._message(refusal, error=True)
             return False
-        if not self._can_write(self.runs_root, f"No run can be written in the runs folder {self.runs_root}",
+        if not self._can_write(self.runs_root, f"No run can be written in the runs folder '{self.runs_root}'",
                                " Choose another folder (Browse…)."):
             return False
         self.plots.reset()

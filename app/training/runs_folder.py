@@ -9,8 +9,9 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
-from app.places import shown_path, unwritable_reason
+from app.places import shown_path
 from app.training.preview_view import ERROR_STYLE
+from graph.outputs import unwritable_reason
 
 NOTE_STYLE = "color: #555;"
 

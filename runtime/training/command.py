@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from graph import Graph, GraphFileError, dumps, load_graph
+from graph.outputs import unwritable_reason
 from runtime.data.provenance import data_difference, describe_data
 from runtime.training.checkpoint import CheckpointError
 from runtime.training.config import ConfigError, TrainConfig, template_config
@@ -18,7 +19,7 @@ from runtime.training.engine import Trainer
 from runtime.training.events import Event, Failed
 from runtime.training.memory import check_before_start
 from runtime.training.progress import ProgressPrinter
-from runtime.training.run_folder import GRAPH_FILE, LAST, SETTINGS_FILE, new_run_problem, read_json, unwritable_problem
+from runtime.training.run_folder import GRAPH_FILE, LAST, SETTINGS_FILE, new_run_problem, read_json
 from runtime.training.signals import Quit, stop_on_signals
 
 EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -92,7 +93,7 @@ def _trainer(options: dict[str, Any], changes: dict[str, Any], on_event: Callabl
 
 
 def _cannot_write(folder: Path, what: str) -> str | None:
-    problem = unwritable_problem(folder)
+    problem = unwritable_reason(folder)
     return problem and f"cannot write {what}: {problem}; choose a folder you can write to with --out"
 
 

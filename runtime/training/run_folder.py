@@ -19,7 +19,6 @@ import csv
 import io
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import IO, Any
@@ -76,22 +75,6 @@ def new_run_problem(path: Path) -> str | None:
     more = f" and {len(entries) - SHOWN_ENTRIES} more" if len(entries) > SHOWN_ENTRIES else ""
     return (f"'{path}' is not empty and is not a Layerbook run (it holds {shown}{more}): nothing was written; "
             "choose a new or empty folder for --out, or continue a run with --resume RUN")
-
-
-def unwritable_problem(folder: Path) -> str | None:
-    """Why no run folder can be made at `folder` (None when one can), found without creating anything: the
-    folder, or the nearest of its parents that exists, must be a folder that takes a new file."""
-    existing = folder
-    try:
-        while not existing.exists():  # False too below a regular file: its parent is then that file
-            existing = existing.parent
-        if not existing.is_dir():
-            return f"'{existing}' is a file, not a folder"
-        with tempfile.TemporaryFile(dir=existing):
-            pass
-    except OSError as error:
-        return f"'{existing.resolve()}' cannot be written ({error.strerror or error})"
-    return None
 
 
 def _run_there(path: Path) -> str:

@@ -114,20 +114,20 @@ def test_a_runs_folder_that_cannot_take_a_run_is_named_before_the_run_starts(qtb
     one can create)."""
     blocker = tmp_path / "notes.txt"
     blocker.write_text("a file, not a folder")
-    cases = [(blocker, f"{blocker} is a file, not a folder"),
-             (blocker / "deeper" / "runs", f"{blocker} is a file, not a folder")]
+    cases = [(blocker, f"'{blocker}' is a file, not a folder"),
+             (blocker / "deeper" / "runs", f"'{blocker}' is a file, not a folder")]
     if os.geteuid() != 0:
         locked = tmp_path / "locked"
         locked.mkdir()
         locked.chmod(0o500)
-        cases.append((locked / "runs", f"{locked} cannot be written (Permission denied)"))
+        cases.append((locked / "runs", f"the folder '{locked}' is not writable (Permission denied)"))
     field = panel.runs_folder
     for folder, cause in cases:
         type_runs_folder(qtbot, panel, str(folder))
         assert panel.runs_root == folder
         assert field.effective.text() == f"→ {folder}: {cause}" and "c92a2a" in field.effective.styleSheet()
         qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
-        assert panel.status_line.text() == (f"No run can be written in the runs folder {folder}: {cause}. "
+        assert panel.status_line.text() == (f"No run can be written in the runs folder '{folder}': {cause}. "
                                             "Choose another folder (Browse…).")
         assert "c92a2a" in panel.status_line.styleSheet()
         assert not panel.controller.running and panel.controller.outcome is None and panel.train_button.isEnabled()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from graph.outputs import OutputError, check_output, replacing, temporary_beside
+from graph.outputs import OutputError, check_output, replacing, temporary_beside, unwritable_reason
 from tests.folders import unwritable_folder
 
 ONNX = (".onnx",)
@@ -75,6 +75,22 @@ def test_a_folder_that_cannot_be_written_is_named(tmp_path: Path) -> None:
         target = folder / "x.onnx"
         assert refusal(target).startswith(f"cannot write '{target}': the folder '{folder}' is not writable (")
         assert not target.exists()
+
+
+def test_a_folder_still_to_be_made_is_judged_by_its_nearest_parent(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runs folder of `train` and of the application (made when the first run starts) passes when its nearest
+    existing parent takes a new file; the same rule and words as a writer's folder, every path quoted and from
+    the root, and nothing is created to find out."""
+    (tmp_path / "notes.txt").write_text("mine")
+    assert unwritable_reason(tmp_path / "new" / "runs") is None
+    assert unwritable_reason(tmp_path / "notes.txt" / "deeper" / "runs") == \
+        f"'{tmp_path / 'notes.txt'}' is a file, not a folder"
+    monkeypatch.chdir(tmp_path)
+    assert unwritable_reason(Path("notes.txt")) == f"'{tmp_path / 'notes.txt'}' is a file, not a folder"
+    with unwritable_folder(tmp_path) as folder:
+        assert unwritable_reason(folder / "runs").startswith(f"the folder '{folder}' is not writable (")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", *(["locked"] * (os.geteuid() != 0))]
 
 
 def test_an_existing_file_may_be_replaced(tmp_path: Path) -> None:

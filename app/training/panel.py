@@ -34,13 +34,14 @@ from app.training.runs_folder import RunsFolderField
 from app.training.settings_form import SettingsForm
 from app.training.tasks import run_task
 from graph.outputs import unwritable_reason
+from runtime.training.config import setting_range
 
 CHOOSE_FILE, CHOOSE_FOLDER = "Choose file…", "Choose folder…"
 FILE_FILTER = "Data files (*.csv *.npz *.npy *.txt);;All files (*)"
 PREVIEW_COUNT = 16
 DATA_WIDTH = 270  # the data preview, three samples to a row
 RATE_EVERY_S = 0.5
-MAX_EPOCHS = 100_000
+MAX_EPOCHS = int(setting_range("epochs").high)
 
 
 class TrainPanel(QWidget):

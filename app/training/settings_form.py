@@ -1,40 +1,51 @@
 """The training settings a user changes most, as a form; everything else keeps the template's value.
 
-Learning rate and weight decay are typed as text: '3e-4' is how people write them, and a spin box would round."""
+The whole numbers are spin boxes holding the ranges TrainConfig declares (runtime.training.config, plain Python:
+no torch), so a value out of range cannot be typed. Learning rate and weight decay are typed as text: '3e-4' is
+how people write them, and a spin box would round; TrainConfig refuses one out of range, naming the setting,
+before a run starts."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.training.tasks import run_task
+from runtime.training.config import DEVICES, OPTIMIZERS, PRECISIONS, SCHEDULES, range_text, setting_range
 
-# the choices of runtime.training.config, repeated: importing that package loads torch (it imports the engine)
-OPTIMIZERS = ("sgd", "adam", "adamw")
-SCHEDULES = ("constant", "step", "cosine")
-DEVICES = ("auto", "cpu", "cuda", "mps")
-PRECISIONS = ("fp32", "bf16", "fp16")
+SPIN_BOX_MAX = 2**31 - 1  # a QSpinBox holds a C int: a wider range (the seed's 32 bits) takes a double's
 
 
 class SettingsForm(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._base: Any = None  # the TrainConfig the form was filled from: the fields not shown come from it
-        self.epochs = _spin("Epochs", 1, 1_000_000)
-        self.batch_size = _spin("Batch size", 1, 1 << 20)
+        self.epochs = _spin("Epochs", "epochs")
+        self.batch_size = _spin("Batch size", "batch_size")
         self.optimizer = _combo("Optimizer", OPTIMIZERS)
-        self.lr = _line("Learning rate", "e.g. 1e-3")
+        self.lr = _line("Learning rate", "lr", "e.g. 1e-3")
         self.schedule = _combo("Schedule", SCHEDULES)
-        self.warmup = _spin("Warm-up steps", 0, 10_000_000)
-        self.weight_decay = _line("Weight decay", "0")
+        self.warmup = _spin("Warm-up steps", "warmup_steps")
+        self.weight_decay = _line("Weight decay", "weight_decay", "0")
         self.device = _combo("Device", DEVICES)
         self.device_info = QLabel("")
         self.device_info.setAccessibleName("Detected device")
         self.device_info.setStyleSheet("color: #555;")
         self.device_info.setWordWrap(True)
         self.precision = _combo("Precision", PRECISIONS)
-        self.seed = _spin("Seed", 0, 2**31 - 1)
+        self.seed = _spin("Seed", "seed")
         self._lay_out()
         self._detecting = False
 
@@ -82,7 +93,7 @@ class SettingsForm(QWidget):
                   "schedule": self.schedule.currentText(), "warmup_steps": self.warmup.value(),
                   "weight_decay": _number("weight decay", self.weight_decay.text()),
                   "device": self.device.currentText(), "precision": self.precision.currentText(),
-                  "seed": self.seed.value(), "dataset": dataset, **overrides}
+                  "seed": int(self.seed.value()), "dataset": dataset, **overrides}
         base = self._base.to_dict() if self._base is not None else {}
         return TrainConfig.from_dict({**base, **values})
 
@@ -114,10 +125,16 @@ def _number(name: str, text: str) -> float:
         raise ConfigError(f"{name} must be a number (like 1e-3), got '{text}'") from None
 
 
-def _spin(name: str, low: int, high: int) -> QSpinBox:
-    box = QSpinBox()
+def _spin(name: str, setting: str) -> QAbstractSpinBox:
+    """A spin box for a whole-number setting, holding its declared range."""
+    allowed = setting_range(setting)
+    low, high = int(allowed.low) + allowed.above, int(allowed.high) - allowed.below
+    box: QSpinBox | QDoubleSpinBox = QSpinBox() if high <= SPIN_BOX_MAX else QDoubleSpinBox()
+    if isinstance(box, QDoubleSpinBox):
+        box.setDecimals(0)
     box.setRange(low, high)
     box.setAccessibleName(name)
+    box.setToolTip(f"{name}: {range_text(setting)}")
     box.setGroupSeparatorShown(True)
     return box
 
@@ -129,8 +146,9 @@ def _combo(name: str, items: tuple[str, ...]) -> QComboBox:
     return box
 
 
-def _line(name: str, placeholder: str) -> QLineEdit:
+def _line(name: str, setting: str, placeholder: str) -> QLineEdit:
     line = QLineEdit()
     line.setAccessibleName(name)
     line.setPlaceholderText(placeholder)
+    line.setToolTip(f"{name} ({setting}): {range_text(setting)}")
     return line

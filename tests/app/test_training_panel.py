@@ -62,6 +62,27 @@ def test_a_wrong_setting_is_shown_and_starts_nothing(qtbot, panel: TrainPanel, t
     assert panel.train() is False and "learning rate must be a number" in panel.status_line.text()
 
 
+def test_the_forms_fields_hold_the_ranges_of_the_settings(qtbot, panel: TrainPanel) -> None:
+    """The spin boxes hold TrainConfig's declared ranges (they had their own: 1,000,000 epochs where 100,000 is
+    the most, a seed cut at 31 bits), so a value out of range cannot be typed, and a template's seed above 2**31
+    is trained with as it is; a learning rate out of range is named before a run starts."""
+    from runtime.training.config import TrainConfig, setting_range
+
+    form = panel.settings
+    for box, name in ((form.epochs, "epochs"), (form.batch_size, "batch_size"), (form.warmup, "warmup_steps"),
+                      (form.seed, "seed")):
+        allowed = setting_range(name)
+        assert (box.minimum(), box.maximum()) == (allowed.low, allowed.high), name
+    form.epochs.lineEdit().selectAll()
+    qtbot.keyClicks(form.epochs, "999999")
+    assert form.epochs.value() <= setting_range("epochs").high
+    form.fill(TrainConfig(seed=2**32 - 1))
+    assert panel.config().seed == 2**32 - 1
+    form.lr.setText("20")
+    assert panel.train() is False
+    assert panel.status_line.text() == "lr must be a number above 0, at most 10, got 20.0"
+
+
 def test_config_comes_from_the_form_and_the_overrides(panel: TrainPanel) -> None:
     panel.settings.optimizer.setCurrentText("sgd")
     panel.settings.lr.setText("3e-2")

@@ -59,6 +59,7 @@ class TrainPanel(QWidget):
         self.controller = TrainingController(self)
         self.plots = LivePlots()
         self.run_dir: str | None = None
+        self._continuing: str | None = None  # the run being continued, until its training process has started
         self._epochs = 0
         self._preview_generation = 0
         self._source: str | None = None  # the data last chosen (a cancelled file dialog returns to it)
@@ -285,6 +286,7 @@ class TrainPanel(QWidget):
         self.progress.setValue(0)
         self.rate.setText("starting…")
         self.controller.start(self.graph, config, self.runs_root)
+        self._continuing = None
         self._epochs = config.epochs
         self._set_buttons("running")
         self._message("Starting the training process…")
@@ -341,6 +343,7 @@ class TrainPanel(QWidget):
         self.plots.reset()
         self.plots.add_overlay(f"{folder.name} (before)", read_metrics(folder))
         self.controller.start(load_graph(folder / GRAPH_FILE), config, self.runs_root, resume_dir=folder)
+        self._continuing = folder.name
         self._epochs = config.epochs
         self._set_buttons("running")
         self._message(f"Continuing {folder.name} from its last checkpoint…")
@@ -365,6 +368,7 @@ class TrainPanel(QWidget):
         self.controller.shutdown()
 
     def _started(self, event: Any) -> None:
+        self._continuing = None
         self.run_dir = event.run_dir
         self.plots.export_folder = Path(event.run_dir)  # the curves' pictures and tables go with the run's files
         self._epochs = event.epochs
@@ -388,7 +392,10 @@ class TrainPanel(QWidget):
             self.rate.setText(progress_text(metrics, self._epochs))
 
     def _failed(self, kind: str, message: str) -> None:
-        self._message(f"Training failed ({kind}): {message}", error=True)
+        if self._continuing:  # refused before it started (a checkpoint of another graph): like the other refusals
+            self._message(f"Cannot continue {self._continuing}: {message}", error=True)
+        else:
+            self._message(f"Training failed ({kind}): {message}", error=True)
 
     def _finished(self, outcome: Any) -> None:
         self._set_buttons("idle")

@@ -60,6 +60,11 @@ KINDS = {ConfigError: "config", DataError: "data", CompileError: "graph", Checkp
          GraphFileError: "resume"}
 
 
+def refusal(error: Exception) -> Failed:
+    """A user's mistake (one of EXPECTED) as the Failed event that names it, sorted for front ends."""
+    return Failed(next((k for t, k in KINDS.items() if isinstance(error, t)), "error"), str(error))
+
+
 class Trainer:
     def __init__(self, graph: Graph, config: TrainConfig, *, run_dir: Path | None = None,
                  on_event: Callable[[Event], None] | None = None, control: Control | None = None,
@@ -116,7 +121,7 @@ class Trainer:
         except TrainingFailure as failure:
             outcome = Failed(failure.kind, str(failure))
         except EXPECTED as error:
-            outcome = Failed(next((k for t, k in KINDS.items() if isinstance(error, t)), "error"), str(error))
+            outcome = refusal(error)
         except Exception as error:  # an out-of-memory outside a step: building the model, loading data, validating
             if not is_out_of_memory(error):
                 raise

@@ -105,17 +105,21 @@ def train_in_child(graph_text: str, config: dict[str, Any], run_dir: str | None,
     """The child's whole life: rebuild the graph and settings from data, train, send every event."""
     from graph.fileformat import loads
     from runtime.training.control import Control
-    from runtime.training.engine import Trainer
+    from runtime.training.engine import EXPECTED, Trainer, refusal
 
     try:
         _yield_to_the_interface()
         control = Control(stop, pause)
-        if resume and run_dir:
-            trainer = Trainer.resuming(Path(run_dir), config, on_event=events.put, control=control)
-        else:
-            trainer = Trainer(loads(graph_text), TrainConfig.from_dict(config), on_event=events.put,
-                              control=control, run_dir=Path(run_dir) if run_dir else None,
-                              runs_root=Path(runs_root) if runs_root else None)
+        try:
+            if resume and run_dir:
+                trainer = Trainer.resuming(Path(run_dir), config, on_event=events.put, control=control)
+            else:
+                trainer = Trainer(loads(graph_text), TrainConfig.from_dict(config), on_event=events.put,
+                                  control=control, run_dir=Path(run_dir) if run_dir else None,
+                                  runs_root=Path(runs_root) if runs_root else None)
+        except EXPECTED as error:  # refused before anything ran (another graph's checkpoint): one line, as
+            events.put(refusal(error))  # the command line says it, and no traceback
+            return
         trainer.run()
     except BaseException as error:  # the last word before dying: the UI must know why
         events.put(Failed("error", f"{type(error).__name__}: {error}"))

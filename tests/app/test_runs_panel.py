@@ -149,3 +149,44 @@ def test_continue_a_finished_run_for_more_epochs(qtbot, tmp_path: Path, monkeypa
     qtbot.waitUntil(lambda: train.controller.outcome is not None and not train.controller.running, timeout=60_000)
     assert train.controller.outcome.state == "finished"
     assert read_metrics(run)["val"]["epoch"] == [1.0, 2.0]
+
+
+def test_continuing_with_a_checkpoint_of_another_graph_is_refused_in_one_line(qtbot, tmp_path: Path, monkeypatch,
+                                                                            capfd) -> None:
+    """Trainer.resuming's refusal reaches the Train panel's status line as its one-line message, like the other
+    refusals; it used to arrive as "CheckpointError: …" with a traceback on the training process's stderr."""
+    import shutil
+
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QInputDialog
+
+    from app import autosave
+    from app.main_window import MainWindow
+
+    root = tmp_path / "runs"
+    run, other = root / "mlp-short", tmp_path / "other"
+    for graph, folder in (("mlp", run), ("autoencoder", other)):
+        Trainer(load_graph(graph), TrainConfig(dataset="blobs" if graph == "mlp" else "digits", epochs=1,
+                                               train_size=64, val_size=16), run_dir=folder).run()
+    shutil.copyfile(other / "last.pt", run / "last.pt")
+    autosave.set_directory(tmp_path / "autosave")
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
+    monkeypatch.setattr(QInputDialog, "getInt", lambda *a, **k: (2, True))
+    window = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    runs, train = window.runs_panel, window.train_panel
+    window.set_runs_folder(str(root))
+    window.show()
+    runs.refresh()
+    runs.select(run)
+    capfd.readouterr()
+    qtbot.mouseClick(runs.buttons["Continue"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: train.controller.outcome is not None and not train.controller.running, timeout=60_000)
+    qtbot.waitUntil(lambda: train.controller._process.exited, timeout=10_000)  # all it wrote is on stderr
+    assert train.controller.outcome.kind == "resume"
+    shown = train.status_line.text()
+    assert shown == f"Cannot continue mlp-short: {train.controller.outcome.message}" and "\n" not in shown
+    assert shown.startswith(f"Cannot continue mlp-short: '{run / 'last.pt'}' is not a checkpoint of the graph of "
+                            f"'{run}' (graph.layerbook.json): ")
+    assert "c92a2a" in train.status_line.styleSheet() and train.train_button.isEnabled()
+    assert "Traceback" not in capfd.readouterr().err

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from app.memory import settle_memory
 from app.training.controller import TrainingController
 from app.training.plots import LivePlots
-from app.training.preview_view import ERROR_STYLE, DataPreview
+from app.training.preview_view import ERROR_STYLE, WARNING_STYLE, DataPreview
 from app.training.runs_folder import RunsFolderField
 from app.training.settings_form import SettingsForm
 from app.training.tasks import run_task
@@ -60,6 +60,7 @@ class TrainPanel(QWidget):
         self.plots = LivePlots()
         self.run_dir: str | None = None
         self._continuing: str | None = None  # the run being continued, until its training process has started
+        self._data_warnings: tuple[str, ...] = ()  # the Started event's: what to know about the run's data
         self._epochs = 0
         self._preview_generation = 0
         self._source: str | None = None  # the data last chosen (a cancelled file dialog returns to it)
@@ -286,7 +287,7 @@ class TrainPanel(QWidget):
         self.progress.setValue(0)
         self.rate.setText("starting…")
         self.controller.start(self.graph, config, self.runs_root)
-        self._continuing = None
+        self._continuing, self._data_warnings = None, ()
         self._epochs = config.epochs
         self._set_buttons("running")
         self._message("Starting the training process…")
@@ -343,7 +344,7 @@ class TrainPanel(QWidget):
         self.plots.reset()
         self.plots.add_overlay(f"{folder.name} (before)", read_metrics(folder))
         self.controller.start(load_graph(folder / GRAPH_FILE), config, self.runs_root, resume_dir=folder)
-        self._continuing = folder.name
+        self._continuing, self._data_warnings = folder.name, ()
         self._epochs = config.epochs
         self._set_buttons("running")
         self._message(f"Continuing {folder.name} from its last checkpoint…")
@@ -373,14 +374,15 @@ class TrainPanel(QWidget):
         self.plots.export_folder = Path(event.run_dir)  # the curves' pictures and tables go with the run's files
         self._epochs = event.epochs
         self.plots.set_run_length(event.epochs * event.steps_per_epoch)
-        self._message(f"Training on {event.device} · {event.parameters:,} parameters · {event.dataset}")
+        self._data_warnings = tuple(event.warnings)
+        self._run_message(f"Training on {event.device} · {event.parameters:,} parameters · {event.dataset}")
         self.run_started.emit(event.run_dir)
 
     def _status(self, state: str, message: str) -> None:
         if state in ("running", "paused") and self.stop_button.isEnabled():
             self._set_buttons(state)
         if message:
-            self._message(f"{state.capitalize()}: {message}")
+            self._run_message(f"{state.capitalize()}: {message}")
         self.state_changed.emit(state)
 
     def _step(self, metrics: Any) -> None:
@@ -402,7 +404,7 @@ class TrainPanel(QWidget):
         state = getattr(outcome, "state", "failed")
         if state != "failed":
             self.rate.setText(f"{state} · {self.rate.text().split(' · ETA')[0]}")  # no time left to announce
-            self._message(f"Run {state}: {self.run_dir}")
+            self._run_message(f"Run {state}: {self.run_dir}")
         self.state_changed.emit(state)
         self.run_finished.emit(outcome)
 
@@ -416,8 +418,14 @@ class TrainPanel(QWidget):
         for widget in (self.settings, self.dataset, self.runs_folder):
             widget.setEnabled(idle)
 
-    def _message(self, text: str, error: bool = False) -> None:
-        self.status_line.setStyleSheet(ERROR_STYLE if error else "")
+    def _run_message(self, text: str) -> None:
+        """A message of the run, with what its data warns of below it, in amber: the run goes on, but may learn
+        less than the user thinks, and the warnings stay in sight until the run is over."""
+        warnings = self._data_warnings
+        self._message("\n".join([text, *(f"⚠ {warning}" for warning in warnings)]), warning=bool(warnings))
+
+    def _message(self, text: str, error: bool = False, warning: bool = False) -> None:
+        self.status_line.setStyleSheet(ERROR_STYLE if error else WARNING_STYLE if warning else "")
         self.status_line.setText(text)
 
 

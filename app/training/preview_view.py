@@ -1,5 +1,6 @@
 """A glimpse of the chosen dataset as the graph would receive it: an image grid with labels, table rows, a text
-excerpt, or, in red, why the data does not fit the graph."""
+excerpt, or, in red, why the data does not fit the graph; in amber above the samples, what to know before
+training on it (one class only, classes without a sample, spare output scores)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 ERROR_STYLE = "color: #c92a2a; font-weight: 600;"
+WARNING_STYLE = "color: #a85d00;"  # amber, dark enough to read on a light panel: the run goes on
 THUMB = 48
 
 
@@ -32,6 +34,12 @@ class DataPreview(QWidget):
         self.description.setWordWrap(True)
         self.description.setAccessibleName("Dataset description")
         self.description.setStyleSheet("color: #555;")
+        self.warnings = QLabel()
+        self.warnings.setWordWrap(True)
+        self.warnings.setAccessibleName("Dataset warnings")
+        self.warnings.setStyleSheet(WARNING_STYLE)
+        self.warnings.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.warnings.hide()
         self.images = QListWidget()
         self.images.setViewMode(QListView.ViewMode.IconMode)
         self.images.setIconSize(QSize(THUMB, THUMB))
@@ -59,6 +67,7 @@ class DataPreview(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.description)
+        layout.addWidget(self.warnings)
         layout.addWidget(self.stack, 1)
 
     @property
@@ -67,10 +76,12 @@ class DataPreview(QWidget):
         return self.message.text() if self.stack.currentWidget() is self.message and self._is_error else ""
 
     def show_busy(self, source: str) -> None:
+        self._warn([])
         self._say(f"Loading '{source}'…", error=False)
 
     def show_error(self, message: str) -> None:
         self.description.setText("")
+        self._warn([])
         self._say(message, error=True)
 
     def show_preview(self, shown: Any) -> None:
@@ -79,6 +90,7 @@ class DataPreview(QWidget):
             self.show_error(shown.error)
             return
         self.description.setText(f"{shown.description}  ·  task: {shown.task}" if shown.task else shown.description)
+        self._warn(shown.warnings)
         if shown.kind == "images":
             self._images(shown.images, shown.labels)
         elif shown.kind == "text":
@@ -86,6 +98,10 @@ class DataPreview(QWidget):
             self.stack.setCurrentWidget(self.text)
         else:
             self._rows(shown.rows, shown.labels)
+
+    def _warn(self, warnings: list[str]) -> None:
+        self.warnings.setText("\n".join(f"⚠ {warning}" for warning in warnings))
+        self.warnings.setVisible(bool(warnings))
 
     def _say(self, text: str, error: bool) -> None:
         self._is_error = error

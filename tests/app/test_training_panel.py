@@ -111,6 +111,39 @@ def test_dropping_a_file_selects_it(qtbot, panel: TrainPanel, tmp_path: Path) ->
     assert panel.dataset_source() == str(data) and panel.dataset.currentText() == "points.csv"
 
 
+def drop(panel: TrainPanel, path: Path) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    panel.dropEvent(QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                               Qt.KeyboardModifier.NoModifier))
+
+
+def test_what_the_data_warns_of_is_shown_in_amber_in_the_preview_and_the_run(qtbot, panel: TrainPanel,
+                                                                            tmp_path: Path) -> None:
+    """An .npz whose labels lost one of the output's two classes: the preview says so above the samples, and the
+    run's status line below its start, in amber (the run goes on), until the run is over. Both were computed
+    (Preview.warnings, Started.warnings) and shown nowhere."""
+    import numpy as np
+
+    panel.set_graph(load_graph("mlp"))  # input X: 50 features, output Y: 2 classes
+    data = tmp_path / "one-class.npz"
+    np.savez(data, X=np.random.default_rng(0).normal(size=(40, 50)).astype(np.float32), Y=np.zeros(40, np.int64))
+    drop(panel, data)
+    warning = "every label in one-class.npz (array 'Y') is class 0: output 'Y' scores 2 classes"
+    qtbot.waitUntil(lambda: panel.preview.warnings.isVisible(), timeout=20_000)
+    assert warning in panel.preview.warnings.text() and "a8" in panel.preview.warnings.styleSheet()
+    assert panel.preview.stack.currentWidget() is panel.preview.table and not panel.preview.error
+    panel.settings.epochs.setValue(1)
+    with qtbot.waitSignal(panel.run_finished, timeout=60_000):
+        assert panel.train()
+    lines = panel.status_line.text().splitlines()
+    assert lines[0].startswith("Run finished: ") and lines[1].startswith(f"⚠ {warning}")
+    assert "a85d00" in panel.status_line.styleSheet()
+    panel.set_dataset("blobs")  # data without warnings: none left from the file
+    qtbot.waitUntil(lambda: panel.preview.stack.currentWidget() is panel.preview.table, timeout=20_000)
+    assert not panel.preview.warnings.isVisible()
+
+
 def test_controls_have_accessible_names(panel: TrainPanel) -> None:
     names = {w.accessibleName() for w in (panel.train_button, panel.pause_button, panel.stop_button, panel.dataset,
                                           panel.settings.epochs, panel.settings.batch_size, panel.settings.lr,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -47,27 +48,47 @@ def load_graph(source: str | os.PathLike[str], *, strict: bool = True, library: 
     the problems on the boxes; malformed JSON always raises.
     """
     path = _locate(source)
+    return loads(_read(path), str(path), strict=strict, library=library)
+
+
+def _read(path: Path) -> bytes:
+    """The bytes of a regular file of at most MAX_FILE_BYTES, read no further: a device such as /dev/zero, or a
+    pipe, would never end (or never begin)."""
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise GraphFileError(str(path), [f"the file is {size:,} bytes; graph files are at most "
-                                             f"{MAX_FILE_BYTES:,}"])
-        raw = path.read_bytes()
+        status = path.stat()
+        if stat.S_ISDIR(status.st_mode):
+            raise GraphFileError(str(path), ["cannot read the file: it is a folder, not a graph file"])
+        if not stat.S_ISREG(status.st_mode):
+            raise GraphFileError(str(path), ["cannot read the file: it is not a regular file (a device or a pipe), "
+                                             "not a graph file"])
+        if status.st_size <= MAX_FILE_BYTES:
+            with path.open("rb") as stream:
+                raw = stream.read(MAX_FILE_BYTES + 1)  # one more: a file that grew since
     except OSError as exc:
         raise GraphFileError(str(path), [f"cannot read the file: {exc.strerror or exc}"]) from None
-    return loads(raw, str(path), strict=strict, library=library)
+    size = status.st_size if status.st_size > MAX_FILE_BYTES else len(raw)
+    if size > MAX_FILE_BYTES:
+        raise GraphFileError(str(path), [f"the file is {size:,} bytes; graph files are at most {MAX_FILE_BYTES:,}"])
+    return raw
 
 
 def _locate(source: str | os.PathLike[str]) -> Path:
-    path = Path(source)
-    if path.exists():
-        return path
-    text = str(source)
+    path, text = Path(source), str(source)
+    if not text:  # Path("") is the working directory
+        raise GraphFileError("''", [f"no graph given: name a graph file or a template ({_templates()})"])
+    try:
+        if path.exists():
+            return path
+    except OSError as exc:  # a name too long for the file system
+        raise GraphFileError(text, [f"cannot read the file: {exc.strerror or exc}"]) from None
     template = template_path(text) if os.sep not in text and not text.endswith(".json") else None
     if template is not None:
         return template
-    names = ", ".join(template_names()) or "none"
-    raise GraphFileError(text, [f"no such file, and no template of that name (templates: {names})"])
+    raise GraphFileError(text, [f"no such file, and no template of that name ({_templates()})"])
+
+
+def _templates() -> str:
+    return f"templates: {', '.join(template_names()) or 'none'}"
 
 
 def loads(raw: str | bytes, source: str = "<text>", *, strict: bool = True, library: bool = True) -> Graph:

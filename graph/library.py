@@ -30,4 +30,7 @@ def template_names() -> list[str]:
 
 def template_path(name: str) -> Path | None:
     path = TEMPLATES / f"{name}{SUFFIX}"
-    return path if path.is_file() else None
+    try:
+        return path if path.is_file() else None
+    except OSError:  # a name too long to be a file's: no template has it
+        return None

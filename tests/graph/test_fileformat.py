@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -226,8 +227,41 @@ def test_a_missing_file_is_a_graph_file_error(tmp_path: Path) -> None:
 
 
 def test_a_folder_is_not_a_graph_file(tmp_path: Path) -> None:
-    with pytest.raises(GraphFileError, match="cannot read the file"):
+    with pytest.raises(GraphFileError, match="cannot read the file: it is a folder, not a graph file"):
         load_graph(tmp_path)
+
+
+def test_a_device_or_a_pipe_is_refused_without_being_read(tmp_path: Path) -> None:
+    """`validate /dev/zero` read until the machine ran out of memory, and a pipe waited for ever; /dev/null was
+    'empty'. A pipe that the loader opened would fail here after a second instead of hanging (nobody writes)."""
+    def waited(signum: int, frame: object) -> None:
+        raise TimeoutError("the loader opened the pipe")
+
+    os.mkfifo(tmp_path / "pipe.layerbook.json")
+    previous = signal.signal(signal.SIGALRM, waited)
+    try:
+        for path in ("/dev/null", tmp_path / "pipe.layerbook.json"):
+            signal.alarm(2)
+            with pytest.raises(GraphFileError, match=r"it is not a regular file \(a device or a pipe\)"):
+                load_graph(path)
+            signal.alarm(0)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize("length", [250, 5000])
+def test_a_name_too_long_for_the_file_system_is_a_graph_file_error(length: int) -> None:
+    """It was an OSError traceback (File name too long): from the name itself, or from the template's file name
+    that 250 characters and the suffix make."""
+    with pytest.raises(GraphFileError, match=r"no such file|File name too long"):
+        load_graph("a" * length)
+
+
+def test_an_empty_name_is_no_graph_given_not_the_working_directory() -> None:
+    """`validate ''` said `cannot load .: ... Is a directory`."""
+    with pytest.raises(GraphFileError, match=r"^cannot load '':\n  no graph given: name a graph file or a template"):
+        load_graph("")
 
 
 # --- malformed files ----------------------------------------------------------------------------------------

@@ -28,7 +28,10 @@ def check_output(path: str | os.PathLike[str], suffixes: Sequence[str], *,
     """`path` as a Path when a file with one of `suffixes` may be written there (in place of `source`, the file
     being read, never); an OutputError saying why not otherwise."""
     text = os.fspath(path)
-    reason = _refusal(Path(text), text, suffixes, source)
+    try:
+        reason = _refusal(Path(text), text, suffixes, source)
+    except OSError as error:  # a name too long for the file system, a folder above that cannot be searched
+        reason = error.strerror or str(error)
     if reason:
         raise OutputError(f"cannot write '{text}': {reason}")
     return Path(text)

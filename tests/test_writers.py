@@ -67,3 +67,12 @@ def test_a_graph_that_cannot_be_read_is_named_before_any_window(command: str, tm
     assert main.main([command, str(broken), "-o", str(tmp_path / f"x{WRITERS[command]}")]) == main.EXIT_UNUSABLE
     assert capsys.readouterr().err.startswith(f"cannot load {broken}:\n  not valid JSON at line 1")
     assert sorted(p.name for p in tmp_path.iterdir()) == [broken.name]
+
+
+@pytest.mark.parametrize("command", WRITERS)
+def test_a_file_name_too_long_for_the_file_system_is_refused_in_one_line(command: str, tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """It was an OSError traceback (File name too long), from the check meant to refuse it."""
+    target = tmp_path / ("a" * 300 + WRITERS[command])
+    assert refused(command, "mlp", target, capsys) == f"cannot write '{target}': File name too long"
+    assert not list(tmp_path.iterdir())

@@ -348,12 +348,13 @@ def run_export(source: str, output: str, weights: str | None, opset: int | None)
     if graph is None:
         return EXIT_UNUSABLE
     from runtime.export import ExportError, UnusableWeights, export_onnx
+    from runtime.out_of_memory import TooLarge
 
     try:
         report = export_onnx(graph, output, weights=weights, opset=opset)
-    except ExportError as exc:
+    except (ExportError, TooLarge) as exc:
         print(f"export failed: {exc}", file=sys.stderr)
-        return EXIT_UNUSABLE if isinstance(exc, UnusableWeights) else EXIT_PROBLEMS
+        return EXIT_UNUSABLE if isinstance(exc, UnusableWeights | TooLarge) else EXIT_PROBLEMS
     except OSError as exc:
         print(f"cannot write '{output}': {exc.strerror or exc}", file=sys.stderr)
         return EXIT_UNUSABLE
@@ -369,12 +370,13 @@ def run_code(source: str, output: str) -> int:
         return EXIT_UNUSABLE
     from runtime.codegen import SourceError, write_source
     from runtime.compile import CompileError
+    from runtime.out_of_memory import TooLarge
 
     try:
         report = write_source(graph, output)
-    except (CompileError, SourceError) as exc:
+    except (CompileError, SourceError, TooLarge) as exc:
         print(f"code failed: {exc}", file=sys.stderr)
-        return EXIT_PROBLEMS
+        return EXIT_UNUSABLE if isinstance(exc, TooLarge) else EXIT_PROBLEMS
     except OSError as exc:
         print(f"cannot write '{output}': {exc.strerror or exc}", file=sys.stderr)
         return EXIT_UNUSABLE

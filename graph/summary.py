@@ -1,5 +1,6 @@
 """The model's cost, as a table: per node its output shape, parameters and multiply-adds, then the memory of
-building the model and of a training step, and the largest batch that fits a given memory.
+building the model, of a training step and of a run without gradients, and the largest batch that fits a given
+memory.
 
 Multiply-adds (MACs) count the products of the matrix operations only, as torch's FlopCounterMode does
 (FLOPs = 2 × MACs): fully-conn in×out per position; convolution out_elements × in_channels/groups × kernel
@@ -218,6 +219,29 @@ def fit_problem(summary: Summary, batch: int, optimizer: str, available: Availab
         verdict = f"batch size {fits:,} fits: set the batch size to {fits} (--batch-size {fits})"
     return (f"one training step at batch size {batch:,} needs about {format_bytes(memory.total)} "
             f"({', '.join(memory_parts(memory, optimizer))}) but {available.text()} may be used: {verdict}")
+
+
+def running_memory(summary: Summary, batch: int, weight_copies: int = 1, bytes_per_value: int = 4) -> Memory:
+    """Bytes of running the model once without gradients at `batch` (the checks of `export` and `code`): the
+    weights and buffers (`weight_copies` of them: a check holds a second copy beside the model), the batch of
+    inputs, and the tensors alive at once, taken as two of the largest (a layer's input and its output)."""
+    inputs = sum(row.activations for row in summary.rows if row.type == "input")
+    return Memory(summary.parameters * weight_copies * bytes_per_value,
+                  summary.buffers * weight_copies * bytes_per_value, 0, 0,
+                  (inputs + 2 * summary.largest) * max(batch, 0) * bytes_per_value, 0)
+
+
+def run_problem(summary: Summary, batch: int, available: Available, doing: str, weight_copies: int = 1
+                ) -> str | None:
+    """Why `doing` ("checking the export"), which runs the model at `batch` (running_memory), does not fit
+    `available` memory, with the figures; None when it fits."""
+    memory = running_memory(summary, batch, weight_copies)
+    if memory.total <= available.usable:
+        return None
+    copies = {1: "", 2: " with a second copy of its weights"}.get(weight_copies, f" with {weight_copies} copies "
+                                                                                  "of its weights")
+    return (f"{doing} runs it at batch {batch}{copies}, which needs about {format_bytes(memory.total)} "
+            f"({', '.join(memory_parts(memory, 'sgd'))}) but {available.text()} may be used")
 
 
 # --- per node ------------------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from runtime.export_errors import (
 )
 from runtime.inputs import CHECK_BATCH, CHECK_TOKENS, EXAMPLE_BATCH, example_inputs, token_inputs
 from runtime.onnx_registry import reuse_onnx_registry
+from runtime.out_of_memory import check_runs_here, is_out_of_memory, named_out_of_memory
 from runtime.parity import Parity, ParityError, Tolerance, compare
 from runtime.weights import WeightsError, load_weights
 
@@ -106,12 +107,15 @@ def export_onnx(graph: Graph, path: str | os.PathLike[str], *, weights: str | os
     start = time.perf_counter()
     target = check_output(path, (".onnx",))
     check_opset(opset)
-    module = _prepare(graph, weights)
-    with replacing(target) as temporary, _quiet():
-        capture = _capture(graph, module)
-        _write(capture, graph, temporary, opset)
-        check = _verify(graph, module, temporary, _check_length(graph, capture.lengths), tolerance)
-        model = onnx.load(str(temporary))
+    # the module, and onnxruntime's copy of its weights, at the check's batch
+    check_runs_here(graph, CHECK_BATCH, "checking the export", weight_copies=2)
+    with named_out_of_memory(graph, "exporting"):
+        module = _prepare(graph, weights)
+        with replacing(target) as temporary, _quiet():
+            capture = _capture(graph, module)
+            _write(capture, graph, temporary, opset)
+            check = _verify(graph, module, temporary, _check_length(graph, capture.lengths), tolerance)
+            model = onnx.load(str(temporary))
     return ExportReport(target, _opset(model), time.perf_counter() - start, check.parity.max_abs,
                         check.parity.max_scaled, CHECK_BATCH, _shapes(model.graph.input),
                         _shapes(model.graph.output), capture.dynamic, check.length, capture.notes)
@@ -190,6 +194,8 @@ def _capture(graph: Graph, module: fx.GraphModule) -> _Capture:
     except ExportError:
         raise
     except Exception as error:
+        if is_out_of_memory(error):  # named as such by export_onnx, not as the exporter's failure
+            raise
         raise exporter_error(graph, error, module) from None
     capture.notes[:0] = notes
     return capture
@@ -322,6 +328,8 @@ def _verify(graph: Graph, module: fx.GraphModule, path: Path, length: int | None
         with torch.no_grad():
             expected = module(*inputs.values())
     except Exception as error:  # the capture accepted a size the module refuses: a bound torch did not see
+        if is_out_of_memory(error):
+            raise
         raise ExportError(f"torch cannot run '{graph.name}' at batch {CHECK_BATCH}"
                           f"{f' and length {length}' if length else ''}: {first_line(error)}") from None
     expected = expected if isinstance(expected, tuple) else (expected,)

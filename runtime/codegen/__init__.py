@@ -32,6 +32,8 @@ from runtime.codegen.source_file import FileWriter, top_class
 from runtime.codegen.variables import Value
 from runtime.codegen.verify import Job, SourceError, Verified, verify
 from runtime.compile import CompileError
+from runtime.inputs import CHECK_BATCH
+from runtime.out_of_memory import TooLarge, check_runs_here, named_out_of_memory
 
 __all__ = ["ALWAYS", "RESERVED", "Arg", "Call", "Code", "Layer", "Ports", "Scope", "Shape", "SourceError",
            "SourceReport", "Value", "generate_source", "literal", "python_expression", "top_class", "write_source"]
@@ -67,13 +69,17 @@ def write_source(graph: Graph, path: str | os.PathLike[str]) -> SourceReport:
     start = time.perf_counter()
     target = check_output(path, (".py",))
     writer = _writer(graph)
+    # the compiled module, then in the checking interpreter the class and the weights loaded into it
+    check_runs_here(graph, CHECK_BATCH, "checking the generated file", weight_copies=2)
     source = writer.source()
-    with replacing(target) as temporary:
+    with named_out_of_memory(graph, "checking the generated file"), replacing(target) as temporary:
         with temporary.open("wb") as stream:
             stream.write(source.encode("utf-8"))
             stream.flush()
             os.fsync(stream.fileno())
         (check,) = verify([Job(graph, temporary, writer.top)])
+        if isinstance(check, TooLarge):
+            raise check
         if isinstance(check, SourceError):
             raise SourceError(f"the file generated for '{graph.name}' was not written: {check} (a fault of "
                               "Layerbook's code generator: please report it with the graph)")

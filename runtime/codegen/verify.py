@@ -20,6 +20,7 @@ from torch import nn
 from graph.model import Graph
 from runtime.compile import build_module, output_names
 from runtime.inputs import CHECK_BATCH, CHECK_TOKENS, example_inputs, token_inputs
+from runtime.out_of_memory import TooLarge, ran_out, says_out_of_memory
 from runtime.parity import Parity, ParityError, Tolerance, compare
 
 CHECK_FILE = Path(__file__).with_name("check_file.py")
@@ -50,7 +51,7 @@ class Verified:
         return f"batch {self.batch}" + (f" of {self.length} tokens" if self.length else "")
 
 
-def verify(jobs: Sequence[Job]) -> list[Verified | SourceError]:
+def verify(jobs: Sequence[Job]) -> list[Verified | SourceError | TooLarge]:
     """Check each job's file in one fresh interpreter; the result of each, in order."""
     with tempfile.TemporaryDirectory(prefix="layerbook-code-check-") as folder:
         expected, lengths, orders = [], [], []
@@ -97,12 +98,14 @@ def _check_length(graph: Graph, module: nn.Module) -> int | None:
 
 
 def _result(job: Job, path: Path, expected: list[torch.Tensor], length: int | None,
-            done: subprocess.CompletedProcess[str]) -> Verified | SourceError:
+            done: subprocess.CompletedProcess[str]) -> Verified | SourceError | TooLarge:
     if not path.is_file():
         last = next((line for line in reversed(done.stderr.splitlines()) if line.strip()), "")
         cause = f"killed by signal {-done.returncode}" if done.returncode < 0 else f"exit {done.returncode}"
         return SourceError(f"the interpreter checking the file stopped ({cause}){f': {last}' if last else ''}")
     result = torch.load(path, map_location="cpu", weights_only=True)
+    if "error" in result and says_out_of_memory(result["error"]):  # the machine's fault, not the generator's
+        return ran_out(job.graph, "checking the generated file", result["error"])
     if "error" in result:
         return SourceError(f"the file fails while {result['stage']}: {result['error']}")
     try:

@@ -1,13 +1,17 @@
 """A glimpse of a dataset as the graph would receive it, for the train panel: a grid of images, table rows or a
-text excerpt, with the dataset's description; or the reason it does not fit the graph."""
+text excerpt, with the dataset's description; or the reason it does not fit the graph, or this machine's memory
+(an input of 10**9 values makes samples of 4 GB: refused before any is made)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import torch
 
+from graph.capacity import available_memory, format_bytes
 from runtime.data import DataError, DataOptions, GraphSpec, load_dataset
+from runtime.out_of_memory import allocation_text, is_out_of_memory
 
 CPU = torch.device("cpu")
 
@@ -26,11 +30,20 @@ class Preview:
 
 
 def preview(source: str, spec: GraphSpec, count: int = 16, options: DataOptions | None = None) -> Preview:
+    problem = too_large(spec, count)
+    if problem:
+        return Preview("error", error=problem)
     try:
         dataset = load_dataset(source, spec, options=options or DataOptions(size=count, val_size=count))
         inputs, targets = next(iter(dataset.val.batches(torch.arange(min(count, len(dataset.val))), count, CPU)))
     except DataError as error:
         return Preview("error", error=str(error))
+    except Exception as error:  # the estimate below does not count a dataset's own tables (a blob's centres)
+        if not is_out_of_memory(error):
+            raise
+        tried = allocation_text(error)
+        return Preview("error", error=f"out of memory while making the preview's samples"
+                       f"{f' ({tried})' if tried else ''}: make the graph's inputs smaller")
     x = next(iter(inputs.values()))
     labels = _labels(dataset.classes, next(iter(targets.values()), None))
     shown = Preview("tokens", dataset.description, dataset.task, labels=labels, warnings=list(dataset.warnings))
@@ -44,6 +57,23 @@ def preview(source: str, spec: GraphSpec, count: int = 16, options: DataOptions 
     else:
         shown.rows = x.reshape(len(x), -1)[:, :24].tolist()
     return shown
+
+
+def too_large(spec: GraphSpec, count: int) -> str | None:
+    """Why this machine cannot hold the preview's samples (`count` of training and of validation data, each with
+    its inputs and targets), found before any is made; None when it can."""
+    available = available_memory()
+    if available is None or not spec.inputs:  # a graph without inputs is refused for that by load_dataset
+        return None
+    sizes = {i.name: math.prod(i.shape) * (8 if i.dtype == "int" else 4) for i in spec.inputs}
+    sample = sum(sizes.values()) + sum(math.prod(o.target_shape) * (8 if o.classes else 4) for o in spec.outputs)
+    needed = 2 * count * sample
+    if needed <= available.usable:
+        return None
+    largest = max(spec.inputs, key=lambda i: sizes[i.name])
+    return (f"no preview: one sample takes {format_bytes(sample)} (input '{largest.name}' holds "
+            f"{math.prod(largest.shape):,} values), and the preview's {2 * count} samples would need about "
+            f"{format_bytes(needed)} but {available.text()} may be used: make the input smaller")
 
 
 def _picture(image: torch.Tensor) -> torch.Tensor:

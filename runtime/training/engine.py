@@ -22,6 +22,7 @@ from graph import Graph
 from graph.fileformat import GraphFileError, load_graph
 from runtime.compile import CompileError
 from runtime.data import DataError, Dataset
+from runtime.out_of_memory import is_out_of_memory
 from runtime.training import distributed, run_folder
 from runtime.training.batching import epoch_plan, validation_order
 from runtime.training.checkpoint import CheckpointError, Position, load_checkpoint, restore, save_checkpoint
@@ -32,7 +33,6 @@ from runtime.training.distributed import broadcast_text
 from runtime.training.events import EpochMetrics, Event, Failed, Finished, Health, Started, Status, StepMetrics
 from runtime.training.faults import (
     TrainingFailure,
-    is_out_of_memory,
     non_finite_data,
     non_finite_loss,
     out_of_memory,

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 import torch
 
-from graph.capacity import format_bytes
+from runtime.out_of_memory import allocation_text
 from runtime.training.config import TrainConfig
 
 
@@ -54,19 +52,6 @@ def unusual_settings(config: TrainConfig) -> list[str]:
     return found
 
 
-# How torch says that an allocation failed: CUDA and MPS ("out of memory"), the CPU's allocator on Linux ("can't
-# allocate memory") and on Windows ("not enough memory").
-OUT_OF_MEMORY_TEXTS = ("out of memory", "can't allocate memory", "not enough memory")
-_TRIED = re.compile(r"tried to allocate (\d+(?:\.\d+)?) ?(bytes|[KMGT]iB)", re.IGNORECASE)
-_UNITS = {"bytes": 1, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
-
-
-def is_out_of_memory(error: BaseException) -> bool:
-    if isinstance(error, (torch.OutOfMemoryError, MemoryError)):
-        return True
-    return isinstance(error, RuntimeError) and any(text in str(error) for text in OUT_OF_MEMORY_TEXTS)
-
-
 def out_of_memory(device: torch.device, batch_size: int, fits: int | None,
                   error: BaseException | None = None) -> TrainingFailure:
     advice = (f"batch size {fits} fits: run with --batch-size {fits}" if fits
@@ -85,11 +70,8 @@ def out_of_memory_preparing(error: BaseException) -> TrainingFailure:
 
 def _tried(error: BaseException | None) -> str:
     """` (torch could not allocate 11.2 GiB more)`, when torch's message says how much it asked for."""
-    found = _TRIED.search(str(error)) if error is not None else None
-    if found is None:
-        return ""
-    count = float(found.group(1)) * _UNITS[found.group(2).lower()]
-    return f" (torch could not allocate {format_bytes(int(count))} more)"
+    tried = allocation_text(error)
+    return f" ({tried})" if tried else ""
 
 
 def non_finite_data(splits: dict[str, object]) -> str | None:

@@ -17,11 +17,11 @@ import torch
 from graph import Graph
 from graph.capacity import Available, available_memory
 from graph.summary import fit_problem, optimizer_kind, summarize
+from runtime.out_of_memory import is_out_of_memory
 from runtime.training import distributed
 from runtime.training.config import ConfigError, TrainConfig
 from runtime.training.devices import autocast, describe, pick_device
 from runtime.training.distributed import World
-from runtime.training.faults import is_out_of_memory
 from runtime.training.objective import as_tuple
 
 if TYPE_CHECKING:

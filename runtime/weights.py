@@ -40,6 +40,8 @@ def save_weights(module: nn.Module, path: str | os.PathLike[str]) -> Path:
 def load_weights(module: nn.Module, path: str | os.PathLike[str]) -> None:
     """Load a checkpoint (a state_dict, or a dict holding one under "model" or "state_dict") onto the CPU and
     into `module`, which must have exactly the same keys and shapes."""
+    if not os.fspath(path):  # Path("") would be the working folder
+        raise WeightsError("no checkpoint given: the file name is empty")
     state = _state_dict(read_checkpoint_file(Path(path)), Path(path))
     problem = mismatch(module.state_dict(), state)
     if problem:
@@ -50,8 +52,13 @@ def load_weights(module: nn.Module, path: str | os.PathLike[str]) -> None:
 def read_checkpoint_file(path: Path) -> Any:
     """What a .pt file holds, read with `weights_only=True`: tensors and plain values, never code. WeightsError
     naming the file and why it cannot be read (it holds code or objects; it is truncated or not a checkpoint)."""
-    if not path.is_file():
-        raise WeightsError(f"no checkpoint at '{path}'")
+    try:
+        regular, exists = path.is_file(), path.exists()
+    except OSError as error:  # a name too long for the file system
+        raise WeightsError(f"cannot read the checkpoint '{path}': {error.strerror or error}") from None
+    if not regular:
+        raise WeightsError(f"'{path}' is not a checkpoint file (it is a folder, a device or a pipe)" if exists
+                           else f"no checkpoint at '{path}'")
     try:
         with warnings.catch_warnings():  # torch warns about pickle protocols; the outcome is what matters
             warnings.simplefilter("ignore")

@@ -78,6 +78,18 @@ def test_missing_and_foreign_files(tmp_path: Path) -> None:
         load_weights(module(), tmp_path / "list.pt")
 
 
+def test_an_empty_name_a_folder_a_device_and_a_name_too_long_are_named_as_such(tmp_path: Path) -> None:
+    """`export --weights ''` said "no checkpoint at '.'", a folder or /dev/null "no checkpoint at" them, and a name
+    too long for the file system was an OSError traceback."""
+    with pytest.raises(WeightsError, match=r"^no checkpoint given: the file name is empty$"):
+        load_weights(module(), "")
+    for path in (tmp_path, Path("/dev/null")):
+        with pytest.raises(WeightsError, match=r"is not a checkpoint file \(it is a folder, a device or a pipe\)"):
+            load_weights(module(), path)
+    with pytest.raises(WeightsError, match=r"^cannot read the checkpoint '.*': File name too long$"):
+        load_weights(module(), tmp_path / ("a" * 300 + ".pt"))
+
+
 def test_wrong_keys_are_listed(tmp_path: Path) -> None:
     path = save_weights(module("mlp"), tmp_path / "mlp.pt")
     with pytest.raises(WeightsError) as caught:

@@ -41,7 +41,7 @@ def load_weights(module: nn.Module, path: str | os.PathLike[str]) -> None:
     """Load a checkpoint (a state_dict, or a dict holding one under "model" or "state_dict") onto the CPU and
     into `module`, which must have exactly the same keys and shapes."""
     if not os.fspath(path):  # Path("") would be the working folder
-        raise WeightsError("no checkpoint given: the file name is empty")
+        raise WeightsError("no checkpoint given: '' is no file name")
     state = _state_dict(read_checkpoint_file(Path(path)), Path(path))
     problem = mismatch(module.state_dict(), state)
     if problem:

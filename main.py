@@ -188,8 +188,10 @@ def _add_train_data_options(train: argparse.ArgumentParser) -> None:
                        help=_ranged("val_size", "cap the validation samples (for generated data: how many to "
                                     "make)", "all"))
     train.add_argument("--features", type=lambda text: text.split(","), metavar="COLS",
-                       help="CSV: the feature columns, comma-separated (default: all but the label)")
-    train.add_argument("--label", metavar="COL", help="CSV: the label column (default: the last)")
+                       help="a CSV file's feature columns, comma-separated (default: all but the label); for an "
+                       ".npz file, the input's array (default: the array named like the input, or x)")
+    train.add_argument("--label", metavar="COL", help="a CSV file's label column (default: the last); for an .npz "
+                       "file, the output's array (default: the array named like the output, or y)")
     train.add_argument("--noise", type=float,
                        help=_ranged("noise", "reconstruction: standard deviation of the noise added to the "
                                     "inputs, for denoising", 0))

@@ -65,3 +65,10 @@ def test_the_train_help_lists_every_built_in_dataset() -> None:
     from runtime.data import builtin_datasets
 
     assert ", ".join(builtin_datasets()) == main.DATASETS
+
+
+def test_the_help_of_label_and_features_says_they_also_choose_an_npz_files_arrays() -> None:
+    """They choose the arrays of an .npz file too (runtime/data/files.py); the help said CSV only."""
+    helps = {a.dest: a.help for a in subcommands()["train"]._actions}
+    assert "CSV" in helps["label"] and ".npz file, the output's array" in helps["label"]
+    assert "CSV" in helps["features"] and ".npz file, the input's array" in helps["features"]

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from graph.capacity import repeat_problem
 from graph.catalog import BOOL, CHOICE, FLOAT, INT, LARGEST, SHAPE, SIZE, LayerSpec, ParamError, ParamSpec
 from graph.inference import Analysis
 from graph.model import Graph, GraphError
@@ -384,10 +385,9 @@ def parse_repeat(text: str, expressions: bool, knobs: set[str]) -> tuple[Any, st
     except ValueError:
         if expressions or over_knobs(text, knobs):
             return text, ""
-        return None, "repeat must be an integer from 1 to 10,000"
-    if not 1 <= value <= 10_000:
-        return None, "repeat must be an integer from 1 to 10,000"
-    return value, ""
+        value = None
+    problem = repeat_problem(value)
+    return (None, f"repeat {problem}") if problem else (value, "")
 
 
 _NAMES = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 MAX_BOXES = 100_000
 MAX_REPEAT = 10_000
@@ -46,6 +47,14 @@ class Available:
         """`17.1 GiB (80% of the 21.4 GiB of free RAM, a 20% safety margin)`."""
         return (f"{format_bytes(self.usable)} ({100 - round(MEMORY_MARGIN * 100)}% of the "
                 f"{format_bytes(self.bytes)} {self.where}, a {round(MEMORY_MARGIN * 100)}% safety margin)")
+
+
+def repeat_problem(value: Any) -> str | None:
+    """Why `value` is not the count of a repeat's copies ("must be an integer from 1 to 10,000"), or None: the
+    one statement of the rule, for the file reader, inference and the inspector."""
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_REPEAT:
+        return None
+    return f"must be an integer from 1 to {MAX_REPEAT:,}"
 
 
 def available_memory() -> Available | None:

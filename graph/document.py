@@ -7,6 +7,7 @@ import json
 import math
 from typing import Any
 
+from graph.capacity import repeat_problem
 from graph.catalog import CHOICE, KINDS, TEXT, ParamError, ParamSpec
 from graph.expressions import ExpressionError, parse
 from graph.model import NAME_PATTERN, Bracket, Graph, GraphError
@@ -311,9 +312,10 @@ class Reader:
     def _check_repeat(self, repeat: Any, path: str) -> bool:
         if isinstance(repeat, str):
             return self._parses(repeat, path)
-        if isinstance(repeat, int) and not isinstance(repeat, bool) and 1 <= repeat <= 10_000:
+        problem = repeat_problem(repeat)
+        if problem is None:
             return True
-        self.defect(path, f"must be an integer from 1 to 10,000 or an expression (got {describe(repeat)})")
+        self.defect(path, f"{problem} or an expression (got {describe(repeat)})")
         return False
 
     def _position(self, value: Any, path: str) -> tuple[float, float] | None:

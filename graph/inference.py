@@ -12,7 +12,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from graph.capacity import MAX_BOXES, MAX_NESTING, MAX_REPEAT
+from graph.capacity import MAX_BOXES, MAX_NESTING, MAX_REPEAT, repeat_problem
 from graph.catalog import LayerSpec
 from graph.expressions import ExpressionError, evaluate
 from graph.library import library_blocks
@@ -281,9 +281,9 @@ def _copies(node: Node, scope: Mapping[str, Any]) -> int:
         value = evaluate(raw, scope) if isinstance(raw, str) else raw
     except ExpressionError as exc:
         raise _Failed([Problem("expression", f"{who(node)}: repeat = {describe(raw)}: {exc}", node.name)]) from None
-    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_REPEAT:
-        raise _Failed([Problem("param-range", f"{who(node)}: repeat must be an integer from 1 to {MAX_REPEAT:,} "
-                               f"(got {describe(raw)})", node.name)])
+    problem = repeat_problem(value)
+    if problem:
+        raise _Failed([Problem("param-range", f"{who(node)}: repeat {problem} (got {describe(raw)})", node.name)])
     return value
 
 

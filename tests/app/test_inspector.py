@@ -162,3 +162,15 @@ def test_a_knob_name_is_accepted_at_the_top_level(qtbot) -> None:
     with qtbot.waitSignal(inspector.param_edited) as signal:
         type_into(qtbot, field, "100")
     assert signal.args == ["fc3", "out_features", 100]
+
+
+def test_the_repeat_field_applies_the_graphs_limit(monkeypatch) -> None:
+    """The inspector's repeat field reads graph.capacity's limit (it wrote 10,000 out before)."""
+    import graph.capacity
+    from app.inspector import parse_repeat
+
+    assert parse_repeat("10000", False, set()) == (10_000, "")
+    monkeypatch.setattr(graph.capacity, "MAX_REPEAT", 5)
+    assert parse_repeat("6", False, set()) == (None, "repeat must be an integer from 1 to 5")
+    assert parse_repeat("many", False, set()) == (None, "repeat must be an integer from 1 to 5")
+    assert parse_repeat("5", False, set()) == (5, "")

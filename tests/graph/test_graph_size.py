@@ -146,3 +146,23 @@ def test_each_command_answers_the_probe_at_once(command: str) -> None:
                           cwd=ROOT, env=CHILD_ENVIRONMENT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "expands to 10,002,003 boxes" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_repeat_limit_is_stated_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file reader and inference apply graph.capacity's limit (both wrote 10,000 out before): lowered, both
+    follow."""
+    import graph.capacity
+
+    monkeypatch.setattr(graph.capacity, "MAX_REPEAT", 5)
+    doc = nested(6, 1)
+    with pytest.raises(GraphFileError, match=r"repeat: must be an integer from 1 to 5 or an expression \(got 6\)"):
+        loads(json.dumps(doc))
+    g = Graph("chain")
+    g.add("input", "X", shape=[4])
+    g.add("relu", "r")
+    g.add("output", "Y")
+    g.connect("X", "r")
+    g.connect("r", "Y")
+    g.set_repeat("r", 6)
+    assert [p.message for p in g.validate() if p.code == "param-range"] == [
+        "relu 'r': repeat must be an integer from 1 to 5 (got 6)"]

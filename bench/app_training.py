@@ -68,15 +68,16 @@ def _from_the_app(runs: Path) -> tuple[float, list[float]]:
     from bench.editor import qt_application
 
     qt_application()
-    main_window.RUNS_ROOT = runs
     settings = QSettings(str(runs.parent / "bench.ini"), QSettings.Format.IniFormat)
     window = main_window.MainWindow(settings)
     window.open_graph("lenet")
     window.resize(1400, 1000)
     window.show()
     window.show_training()
+    # as the user's choice in the Train panel (remembered in the bench's own settings file): the template's default
+    # would be the user's data folder
+    window.set_runs_folder(str(runs))
     panel = window.train_panel
-    panel.runs_root = runs
     panel.settings.epochs.setValue(EPOCHS)
     latencies: list[float] = []
     last = [time.perf_counter()]
@@ -95,7 +96,7 @@ def _from_the_app(runs: Path) -> tuple[float, list[float]]:
     panel.train()
     loop.exec()  # the application's own event loop, as a person's session runs it
     timer.stop()
-    (run,) = list(runs.iterdir())
+    (run,) = list(runs.iterdir())  # the run went into the temporary folder, and only it
     window.document.undo_stack.setClean()
     window.close()
     return float(json.loads((run / "summary.json").read_text())["samples_per_s"]), latencies[5:]

@@ -52,6 +52,13 @@ def builder_for(source: str, options: DataOptions | None = None) -> Builder:
     if source in BUILTINS:
         _no_choice(options, f"'{source}' is a built-in dataset, which brings its own labels")
         return BUILTINS[source][1]
+    try:
+        return _file_builder(source, options)
+    except OSError as error:  # a name too long for the file system, a folder above that cannot be searched
+        raise DataError(f"cannot read '{source}': {error.strerror or error}") from None
+
+
+def _file_builder(source: str, options: DataOptions | None) -> Builder:
     path = Path(source).expanduser()
     if not path.exists():
         if path.is_symlink():

@@ -359,6 +359,13 @@ def test_image_folder_hazards(tmp_path: Path) -> None:
         load_dataset(str(tmp_path / "gone"), classifier((3, 8, 8), 2))
 
 
+def test_a_data_path_too_long_for_the_file_system_is_named(tmp_path: Path) -> None:
+    """`train --data <300 characters>.csv` was an OSError traceback (File name too long)."""
+    source = str(tmp_path / ("a" * 300 + ".csv"))
+    with pytest.raises(DataError, match=r"^cannot read '.*a\.csv': File name too long$"):
+        load_dataset(source, classifier((3, 8, 8), 2))
+
+
 def test_a_folder_of_one_class_is_warned(tmp_path: Path) -> None:
     folder = _image_folder(tmp_path / "pics")
     for image in (folder / "dog").iterdir():

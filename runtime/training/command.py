@@ -29,6 +29,8 @@ MAX_SETTINGS_BYTES = 1 << 20  # a settings.json is a few hundred bytes
 OPTIONS = ("dataset", "epochs", "batch_size", "lr", "optimizer", "momentum", "nesterov", "weight_decay", "schedule",
            "warmup_steps", "step_epochs", "gamma", "clip", "seed", "device", "precision", "channels_last",
            "compile", "patience", "noise", "train_size", "val_size", "features", "label", "log_every")
+NAMED_BY = {"settings": ("--settings", "a settings file"), "dataset": ("--data", "a built-in dataset or a path"),
+            "out": ("--out", "the run folder"), "resume": ("--resume", "the run folder to continue")}
 
 
 def train_command(options: dict[str, Any]) -> int:
@@ -69,6 +71,7 @@ def _never_failing(printer: ProgressPrinter) -> Callable[[Event], None]:
 
 
 def _trainer(options: dict[str, Any], changes: dict[str, Any], on_event: Callable[[Event], None]) -> Trainer:
+    _refuse_empty(options)
     if options.get("resume"):
         return _resuming(options, changes, on_event)
     if not options.get("graph"):
@@ -92,6 +95,14 @@ def _trainer(options: dict[str, Any], changes: dict[str, Any], on_event: Callabl
     return Trainer(graph, config, run_dir=out, runs_root=None if out else RUNS, on_event=on_event)
 
 
+def _refuse_empty(options: dict[str, Any]) -> None:
+    """An empty name would mean the working folder (Path('') is '.') or nothing at all: a run in runs/ for an
+    empty --out, a new run for an empty --resume."""
+    for name, (flag, what) in NAMED_BY.items():
+        if options.get(name) == "":
+            raise ConfigError(f"{flag} is empty: give {what}, or leave {flag} out")
+
+
 def _cannot_write(folder: Path, what: str) -> str | None:
     problem = unwritable_reason(folder)
     return problem and f"cannot write {what}: {problem}; choose a folder you can write to with --out"
@@ -104,7 +115,11 @@ def _resuming(options: dict[str, Any], changes: dict[str, Any], on_event: Callab
                           "its own: give one of them")
     if options.get("out") and Path(options["out"]).resolve() != run_dir.resolve():
         raise ConfigError(f"--out cannot be given with --resume: the run continues in its own folder '{run_dir}'")
-    if not (run_dir / LAST).is_file():
+    try:
+        resumable = (run_dir / LAST).is_file()
+    except OSError as error:  # a name too long for the file system
+        raise CheckpointError(f"cannot read the run folder '{run_dir}': {error.strerror or error}") from None
+    if not resumable:
         raise CheckpointError(f"'{run_dir}' has no last.pt checkpoint to resume from")
     if options.get("graph"):
         _check_same_graph(options["graph"], run_dir)

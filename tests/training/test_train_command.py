@@ -68,6 +68,29 @@ def test_mistakes_are_explained_with_an_exit_code(args: tuple[str, ...], code: i
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("option", "words"), [
+    ("--out", "--out is empty: give the run folder, or leave --out out"),  # trained into runs/
+    ("--resume", "--resume is empty: give the run folder to continue, or leave --resume out"),  # a new run
+    ("--data", "--data is empty: give a built-in dataset or a path, or leave --data out"),  # "no dataset: 'mlp'..."
+    ("--settings", "--settings is empty: give a settings file, or leave --settings out"),  # "'' is not a file"
+])
+def test_an_empty_name_is_refused_not_taken_for_no_option(option: str, words: str, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert run_main("mlp", option, "", "--epochs", "1", "--train-size", "16", "--val-size", "8", "--quiet") == 2
+    assert capsys.readouterr().err == words + "\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_run_folder_name_too_long_for_the_file_system_is_named(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """`--resume <300 characters>` was an OSError traceback (File name too long)."""
+    run_dir = tmp_path / ("r" * 300)
+    assert run_main("--resume", str(run_dir), "--quiet") == 2
+    assert capsys.readouterr().err == f"cannot read the run folder '{run_dir}': File name too long\n"
+
+
 def test_progress_bar_shows_rate_loss_and_epoch_lines() -> None:
     stream = io.StringIO()
     printer = ProgressPrinter(stream)

@@ -42,6 +42,10 @@ def screenshot_command(source: str, output: str, size: tuple[int, int] = DEFAULT
     except (OutputError, GraphFileError) as error:
         print(error, file=sys.stderr)
         return 2
+    problem = _view_problem(view, train_seconds)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no screen: draw off-screen
     from PySide6.QtCore import QSettings
@@ -102,6 +106,30 @@ def _save(picture: object, path: Path) -> str:
     return ""
 
 
+NAMED = {"select": "a box's name", "block": "a block's name", "dock": "a panel's name", "results": "a run folder"}
+
+
+def _view_problem(view: View, train_seconds: float) -> str | None:
+    """What can be refused before the window is drawn: an empty name, which would be ignored, a results folder
+    that holds no run, and training for a picture of the Results window, which shows none of it."""
+    for option, what in NAMED.items():
+        if getattr(view, option) == "":
+            return f"--{option} is empty: give {what}, or leave --{option} out"
+    if view.results and train_seconds > 0:
+        return ("--train-seconds and --results cannot be given together: the picture is then the run's Results "
+                "window, which shows no training (and the training would write a run folder for nothing)")
+    return _not_a_run(Path(view.results)) if view.results else None
+
+
+def _not_a_run(run_dir: Path) -> str | None:
+    try:
+        if (run_dir / "summary.json").is_file():
+            return None
+    except OSError as error:  # a name too long for the file system
+        return f"cannot read '{run_dir}': {error.strerror or error}"
+    return f"'{run_dir}' is not a run folder (no summary.json)"
+
+
 def _arrange(window: object, view: View) -> str | None:
     """Put the window in the state `view` asks for; a message when it cannot."""
     from graph import GraphError
@@ -151,9 +179,7 @@ def _results_window(window: object, run_dir: Path, size: tuple[int, int]) -> obj
     from app.training.preview_view import ERROR_STYLE
     from app.training.results import ResultsDialog
 
-    if not (run_dir / "summary.json").is_file():
-        return f"'{run_dir}' is not a run folder (no summary.json)"
-    dialog = ResultsDialog(run_dir, window)
+    dialog = ResultsDialog(run_dir, window)  # a folder that holds no run was refused before the window
     dialog.resize(min(size[0], 1000), min(size[1], 700))
     dialog.show()
     if hasattr(dialog, "generate_button"):
@@ -166,6 +192,8 @@ def _results_window(window: object, run_dir: Path, size: tuple[int, int]) -> obj
             break
         time.sleep(0.05)
     QApplication.processEvents()
+    if dialog.busy.styleSheet() == ERROR_STYLE:  # a picture of the error would be no picture of the results
+        return f"cannot show the results of '{run_dir}': {dialog.busy.text()}"
     return dialog
 
 

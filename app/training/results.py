@@ -189,9 +189,10 @@ def _task(run_dir: Path) -> str:
     import json
 
     try:
-        return str(json.loads((run_dir / "summary.json").read_text(encoding="utf-8")).get("task", ""))
+        summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return ""
+    return str(summary.get("task", "")) if isinstance(summary, dict) else ""  # a damaged summary: no task known
 
 
 def _heat(share: float, diagonal: bool) -> QColor:

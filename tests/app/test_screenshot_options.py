@@ -83,7 +83,37 @@ def test_results_window_waits_for_the_confusion_matrix(qtbot, tmp_path: Path, ru
     window = open_window(qtbot, tmp_path, "mlp")
     dialog = _results_window(window, runs_folder / "runs" / "mlp-a", (900, 600))
     assert dialog.results is not None and dialog.matrix.rowCount() == 2
-    assert "not a run folder" in _results_window(window, tmp_path, (900, 600))
+    damaged = tmp_path / "damaged"  # a summary, but nothing else that a run holds
+    damaged.mkdir()
+    (damaged / "summary.json").write_text("null")  # was an AttributeError traceback in the dialog
+    problem = _results_window(window, damaged, (900, 600))
+    assert isinstance(problem, str) and problem.startswith(f"cannot show the results of '{damaged}': ")
+
+
+@pytest.mark.parametrize(("view", "seconds", "words"), [
+    (View(select=""), 0, "--select is empty: give a box's name, or leave --select out"),
+    (View(block=""), 0, "--block is empty: give a block's name, or leave --block out"),
+    (View(dock=""), 0, "--dock is empty: give a panel's name, or leave --dock out"),
+    (View(results=""), 0, "--results is empty: give a run folder, or leave --results out"),
+    (View(results="nowhere"), 0, "'nowhere' is not a run folder (no summary.json)"),
+    (View(results="r" * 300), 0, f"cannot read '{'r' * 300}': File name too long"),
+    (View(results="nowhere"), 5, "--train-seconds and --results cannot be given together: the picture is then"),
+])
+def test_what_the_view_asks_for_is_refused_before_the_window(view: View, seconds: float, words: str, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """An empty name was ignored (a picture of something else, exit 0), and --results with --train-seconds trained
+    for that long, writing a run folder, before the results folder was refused."""
+    import app.main_window
+
+    def no_window(*args: object) -> None:
+        raise AssertionError("a window was made")
+
+    monkeypatch.setattr(app.main_window, "MainWindow", no_window)
+    monkeypatch.chdir(tmp_path)
+    assert screenshot_command("mlp", "shot.png", (900, 600), train_seconds=seconds, view=view) == 2
+    assert capsys.readouterr().err.startswith(words)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_command_writes_a_picture_with_the_options(qtbot, tmp_path: Path) -> None:

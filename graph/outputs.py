@@ -70,13 +70,20 @@ def _refusal(target: Path, text: str, suffixes: Sequence[str], source: str | os.
     if not folder.exists():
         return f"the folder '{folder}' does not exist (create it first)"
     if target.exists() or target.is_symlink():
-        if source is not None and target.exists() and Path(source).exists() and os.path.samefile(target, source):
+        if source is not None and _same_file(target, Path(source)):
             return "it is the file being read (choose another name)"
         if not target.is_file():
             return "it is not a regular file"
         if not os.access(target, os.W_OK):
             return "the file is read-only"
     return unwritable_reason(folder) or ""  # a file in the folder's place too
+
+
+def _same_file(target: Path, source: Path) -> bool:
+    try:
+        return target.exists() and source.exists() and os.path.samefile(target, source)
+    except OSError:  # a source that cannot be looked up (a name too long) is no file, let alone this one
+        return False
 
 
 def unwritable_reason(folder: str | os.PathLike[str]) -> str | None:

@@ -76,3 +76,15 @@ def test_a_file_name_too_long_for_the_file_system_is_refused_in_one_line(command
     target = tmp_path / ("a" * 300 + WRITERS[command])
     assert refused(command, "mlp", target, capsys) == f"cannot write '{target}': File name too long"
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("command", WRITERS)
+def test_a_graph_name_too_long_is_named_as_the_graph_not_as_the_output(command: str, tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """With an existing output, the check that it is not the graph being read failed on the graph's name and
+    blamed the output ('cannot write ...: File name too long')."""
+    target = tmp_path / f"x{WRITERS[command]}"
+    target.write_bytes(b"before")
+    assert main.main([command, "g" * 300, "-o", str(target)]) == main.EXIT_UNUSABLE
+    assert capsys.readouterr().err.startswith(f"cannot load {'g' * 300}:\n  cannot read the file: File name too long")
+    assert target.read_bytes() == b"before"

@@ -246,8 +246,11 @@ def _add_train_run_options(train: argparse.ArgumentParser) -> None:
 
 def window_size(text: str) -> tuple[int, int]:
     width, _, height = text.lower().partition("x")
-    if not (width.isdigit() and height.isdigit()):
+    if not (width.isdecimal() and height.isdecimal()):  # isdigit() takes '²', which int() does not
         raise argparse.ArgumentTypeError(f"'{text}' is not a size such as 1400x860")
+    if max(len(width.lstrip("0")), len(height.lstrip("0"))) > len(str(LARGEST_SIDE)):  # before int() refuses
+        shown = text if len(text) <= 40 else f"{text[:20]}..."
+        raise argparse.ArgumentTypeError(f"{shown} is too large: at most {LARGEST_SIDE} pixels a side")
     size = int(width), int(height)
     if size[0] < SMALLEST_WINDOW[0] or size[1] < SMALLEST_WINDOW[1]:
         raise argparse.ArgumentTypeError(f"{text} is too small: the window is at least "

@@ -169,6 +169,8 @@ def test_a_checkpoint_that_is_not_there_is_an_unusable_input(tmp_path: Path,
     ("9000x600", "9000x600 is too large: at most 8192 pixels a side"),
     ("100x100", "100x100 is too small: the window is at least 200x150"),
     ("big", "'big' is not a size such as 1400x860"),
+    ("²x²", "'²x²' is not a size such as 1400x860"),  # int() refused what isdigit() took: 'invalid window_size value'
+    ("9" * 5000 + "x1", "99999999999999999999... is too large: at most 8192 pixels a side"),  # the same, by length
 ])
 def test_a_screenshot_size_out_of_bounds_is_named(size: str, message: str, tmp_path: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:

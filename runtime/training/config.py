@@ -134,7 +134,10 @@ def template_config(training: Mapping[str, Any]) -> TrainConfig:
 
 def setting_range(name: str) -> Range:
     """The declared range of a numeric setting (KeyError for one without)."""
-    return next(f.metadata["range"] for f in fields(TrainConfig) if f.name == name and "range" in f.metadata)
+    found = next((f.metadata["range"] for f in fields(TrainConfig) if f.name == name and "range" in f.metadata), None)
+    if found is None:  # not StopIteration, which a caller's generator would take for its own end
+        raise KeyError(f"{name} is not a numeric setting with a range")
+    return found
 
 
 def range_text(name: str) -> str:

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import main
 from graph import load_graph
 from graph.library import template_names
-from runtime.training.config import ConfigError, TrainConfig, range_text, template_config
+from runtime.training.config import ConfigError, TrainConfig, range_text, setting_range, template_config
 from runtime.training.faults import non_finite_loss
 
 QUICK = ("--epochs", "1", "--train-size", "64", "--val-size", "16", "--quiet")
@@ -81,6 +81,13 @@ def test_train_help_shows_each_range_as_declared(spec) -> None:
     option = "--" + spec.name.replace("_", "-")
     (action,) = [a for a in train_parser.choices["train"]._actions if option in a.option_strings]
     assert f"({range_text(spec.name)}; default " in action.help
+
+
+@pytest.mark.parametrize("name", ["optimizer", "features", "no_such_setting"])
+def test_a_setting_without_a_range_has_no_range_to_give(name: str) -> None:
+    """It raised StopIteration, which ends a generator that asks silently, instead of the KeyError it promised."""
+    with pytest.raises(KeyError, match=name):
+        setting_range(name)
 
 
 def test_every_template_trains_with_settings_inside_the_ranges() -> None:

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import time
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
-    QComboBox,
-    QFileDialog,
     QFrame,
     QGroupBox,
     QHBoxLayout,
@@ -28,17 +25,14 @@ from PySide6.QtWidgets import (
 
 from app.memory import settle_memory
 from app.training.controller import TrainingController
+from app.training.data_column import DataColumn
 from app.training.plots import LivePlots
-from app.training.preview_view import ERROR_STYLE, WARNING_STYLE, DataPreview
+from app.training.preview_view import ERROR_STYLE, WARNING_STYLE
 from app.training.runs_folder import RunsFolderField
 from app.training.settings_form import SettingsForm
-from app.training.tasks import run_task
 from graph.outputs import unwritable_reason
 from runtime.training.config import setting_range
 
-CHOOSE_FILE, CHOOSE_FOLDER = "Choose file…", "Choose folder…"
-FILE_FILTER = "Data files (*.csv *.npz *.npy *.txt);;All files (*)"
-PREVIEW_COUNT = 16
 DATA_WIDTH = 270  # the data preview, three samples to a row
 RATE_EVERY_S = 0.5
 MAX_EPOCHS = int(setting_range("epochs").high)
@@ -62,8 +56,6 @@ class TrainPanel(QWidget):
         self._continuing: str | None = None  # the run being continued, until its training process has started
         self._data_warnings: tuple[str, ...] = ()  # the Started event's: what to know about the run's data
         self._epochs = 0
-        self._preview_generation = 0
-        self._source: str | None = None  # the data last chosen (a cancelled file dialog returns to it)
         self._build()
         self.runs_folder.set_default(runs_root)
         self._connect()
@@ -73,12 +65,8 @@ class TrainPanel(QWidget):
     # --- building ------------------------------------------------------------------------------------------
 
     def _build(self) -> None:
-        self.dataset = QComboBox()
-        self.dataset.setAccessibleName("Dataset")
-        self.dataset.setToolTip("A built-in dataset, or a file or folder of yours (you can also drop one here)")
-        self.dataset.addItem(CHOOSE_FILE, CHOOSE_FILE)
-        self.dataset.addItem(CHOOSE_FOLDER, CHOOSE_FOLDER)
-        self.preview = DataPreview()
+        self.data = DataColumn()
+        self.dataset, self.preview = self.data.dataset, self.data.preview
         self.settings = SettingsForm()
         self.runs_folder = RunsFolderField()
         self.train_button = _button("Train", "Start training with these settings")
@@ -99,7 +87,7 @@ class TrainPanel(QWidget):
         self.status_line.setWordWrap(True)
         # three columns side by side: the dock is low (330 pixels when training is first shown), and wide
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        columns = (self._data_column(), self._controls(), self.plots)
+        columns = (self.data, self._controls(), self.plots)
         for column in columns:
             splitter.addWidget(column)
         splitter.setStretchFactor(2, 1)
@@ -107,13 +95,6 @@ class TrainPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(splitter)
-
-    def _data_column(self) -> QWidget:
-        data = QGroupBox("Data")
-        layout = QVBoxLayout(data)
-        layout.addWidget(self.dataset)
-        layout.addWidget(self.preview, 1)
-        return data
 
     def _controls(self) -> QWidget:
         """The settings (scrolled when the panel is too low for them), then where the run goes, the buttons and
@@ -135,20 +116,7 @@ class TrainPanel(QWidget):
         layout.addWidget(self.status_line)
         return column
 
-    def _fill_datasets(self) -> None:
-        """The built-ins, listed on the first set_graph: runtime.data imports torch, which the editor must not
-        load until the user turns to training."""
-        if self.dataset.findData(CHOOSE_FILE) > 0:
-            return
-        from runtime.data import builtin_datasets
-
-        for i, (name, description) in enumerate(builtin_datasets().items()):
-            self.dataset.insertItem(i, name, name)
-            self.dataset.setItemData(i, description, Qt.ItemDataRole.ToolTipRole)
-        self.dataset.insertSeparator(self.dataset.count() - 2)
-
     def _connect(self) -> None:
-        self.dataset.activated.connect(self._dataset_activated)
         self.runs_folder.chosen.connect(self.runs_folder_chosen)
         self.train_button.clicked.connect(self.train)
         self.pause_button.clicked.connect(self.toggle_pause)
@@ -170,7 +138,7 @@ class TrainPanel(QWidget):
         from runtime.training.config import ConfigError, TrainConfig, template_config
 
         self.graph = graph
-        self._fill_datasets()
+        self.data.set_graph(graph)
         try:
             config = template_config(graph.training) if getattr(graph, "training", None) else TrainConfig()
         except ConfigError as error:
@@ -201,49 +169,17 @@ class TrainPanel(QWidget):
         self.overrides = {k: v for k, v in settings.items() if v is not None}
 
     def dataset_source(self) -> str | None:
-        data = self.dataset.currentData()
-        return None if data in (CHOOSE_FILE, CHOOSE_FOLDER, None) else str(data)
+        return self.data.source()
 
     def set_dataset(self, source: str) -> None:
         """Select a built-in by name or a file/folder path (added to the list if new) and preview it."""
-        index = self.dataset.findData(source)
-        if index < 0:
-            index = self.dataset.findData(CHOOSE_FILE)
-            index -= 1 if index > 0 and not self.dataset.itemText(index - 1) else 0  # above the separator
-            self.dataset.insertItem(index, Path(source).name or source, source)
-            self.dataset.setItemData(index, source, Qt.ItemDataRole.ToolTipRole)
-        self.dataset.setCurrentIndex(index)
-        self.refresh_preview()
+        self.data.set_dataset(source)
 
     def _dataset_activated(self, index: int) -> None:
-        data = self.dataset.itemData(index)
-        if data == CHOOSE_FILE:
-            path, _ = QFileDialog.getOpenFileName(self, "Choose a data file", "", FILE_FILTER)
-        elif data == CHOOSE_FOLDER:
-            path = QFileDialog.getExistingDirectory(self, "Choose a folder of images (one subfolder per class)")
-        else:
-            self.refresh_preview()
-            return
-        if path:
-            self.set_dataset(path)
-        else:  # cancelled: back to the data chosen before
-            self.dataset.setCurrentIndex(max(0, self.dataset.findData(self._source)))
+        self.data.activated(index)
 
     def refresh_preview(self) -> None:
-        """Load a few samples in a thread; an answer for an older choice is ignored."""
-        source = self.dataset_source()
-        if source is None or self.graph is None:
-            return
-        self._source = source
-        self._preview_generation += 1
-        generation = self._preview_generation
-        self.preview.show_busy(source)
-        from graph.fileformat import dumps
-
-        run_task(partial(preview_of_text, source, dumps(self.graph)),
-                 lambda shown: generation == self._preview_generation and self.preview.show_preview(shown),
-                 lambda message: generation == self._preview_generation and self.preview.show_error(message),
-                 owner=self.preview)
+        self.data.refresh_preview()
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls() and all(url.isLocalFile() for url in event.mimeData().urls()):
@@ -450,20 +386,6 @@ def _clock(seconds: float) -> str:
     seconds = max(0, round(seconds))
     hours, rest = divmod(seconds, 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
-
-
-def preview_of_text(source: str, graph_text: str) -> Any:
-    """The preview, in the worker process (the graph travels as file text: data, not objects)."""
-    from graph.fileformat import loads
-
-    return _preview(source, loads(graph_text))
-
-
-def _preview(source: str, graph: Any) -> Any:
-    from runtime.data import GraphSpec
-    from runtime.data.preview import preview
-
-    return preview(source, GraphSpec.of(graph), PREVIEW_COUNT)
 
 
 def _scrolled(widget: QWidget) -> QScrollArea:

@@ -11,8 +11,8 @@ The loop keeps the device busy: losses and accuracy counts stay on the device be
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +20,7 @@ import torch
 
 from graph import Graph
 from graph.fileformat import GraphFileError, load_graph
-from runtime.compile import CompileError
-from runtime.data import DataError, Dataset
+from runtime.data import Dataset
 from runtime.out_of_memory import is_out_of_memory
 from runtime.training import distributed, run_folder
 from runtime.training.batching import epoch_plan, validation_order
@@ -32,15 +31,18 @@ from runtime.training.devices import autocast, describe
 from runtime.training.distributed import broadcast_text
 from runtime.training.events import EpochMetrics, Event, Failed, Finished, Health, Started, Status, StepMetrics
 from runtime.training.faults import (
+    EXPECTED,
     TrainingFailure,
     non_finite_data,
     non_finite_loss,
     out_of_memory,
     out_of_memory_preparing,
+    refusal,
 )
 from runtime.training.health import HealthMonitor
 from runtime.training.memory import largest_fitting_batch
 from runtime.training.objective import as_tuple
+from runtime.training.pace import Pace
 from runtime.training.resume import check_resumable, check_unchanged
 from runtime.training.run_folder import (
     BEST,
@@ -52,17 +54,9 @@ from runtime.training.run_folder import (
     new_run_problem,
     read_json,
 )
+from runtime.training.run_summary import run_summary, write_summary, writing
 from runtime.training.session import Session, open_session
 from runtime.training.window import Window
-
-EXPECTED = (ConfigError, DataError, CompileError, CheckpointError, GraphFileError, ValueError)
-KINDS = {ConfigError: "config", DataError: "data", CompileError: "graph", CheckpointError: "resume",
-         GraphFileError: "resume"}
-
-
-def refusal(error: Exception) -> Failed:
-    """A user's mistake (one of EXPECTED) as the Failed event that names it, sorted for front ends."""
-    return Failed(next((k for t, k in KINDS.items() if isinstance(error, t)), "error"), str(error))
 
 
 class Trainer:
@@ -83,11 +77,7 @@ class Trainer:
         self.session: Session | None = None
         self.position = Position()
         self._health: HealthMonitor | None = None
-        self._clock = 0.0  # time.perf_counter() when this process started training
-        self._trained = 0.0  # seconds spent in training steps by this process (throughput)
-        self._samples = 0  # samples trained by this process
-        self._steps_here = 0  # steps trained by this process
-        self._before = 0.0  # seconds the run had trained before this process (resumed runs)
+        self.pace = Pace()
 
     @classmethod
     def resuming(cls, run_dir: Path, changes: dict[str, Any] | None = None, **options: Any) -> Trainer:
@@ -161,7 +151,7 @@ class Trainer:
         if self.config.health_every:
             self._health = HealthMonitor(self.graph, session.model, self.config.health_every)
         if session.folder is not None:
-            with _writing(session.folder.path):
+            with writing(session.folder.path):
                 self._lock_folder()
                 session.folder.begin(self.graph, session.settings(), self.position.step if self._resume else None)
         self._emit(Started(str(self.run_dir or ""), describe(session.device), session.dataset.description,
@@ -185,8 +175,7 @@ class Trainer:
 
     def _train(self) -> str:
         """Epochs from the current position; the state the run ends in."""
-        self._clock = time.perf_counter()
-        self._before = self.position.elapsed
+        self.pace.start(self.position.elapsed)
         self._emit(Status("running"))
         while self.position.epoch < self.config.epochs:
             if not self._epoch():
@@ -209,7 +198,7 @@ class Trainer:
                 return False
             started = time.perf_counter()
             self._step(inputs, targets, size, window, epoch_totals)
-            self._trained += time.perf_counter() - started
+            self.pace.add_step(time.perf_counter() - started, size)
             if window.steps >= config.log_every:
                 self._report(window)
         if window.steps:
@@ -255,8 +244,6 @@ class Trainer:
         epoch_totals.add(loss.detach(), local, correct)
         self.position.step += 1
         self.position.batch += 1
-        self._samples += global_size
-        self._steps_here += 1
 
     def _prepare_inputs(self, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         session, config = self.session, self.config
@@ -307,10 +294,10 @@ class Trainer:
         seconds = window.seconds()
         total_steps = self.config.epochs * session.steps_per_epoch
         done = position.step
-        eta = (total_steps - done) * self._trained / self._steps_here if self._steps_here else None
+        eta = self.pace.eta(total_steps - done)
         metrics = StepMetrics(done, position.epoch + 1, loss, accuracy, lr,
                               window.samples * session.world.size / seconds if seconds else 0.0,
-                              self._elapsed(), done / max(1, total_steps), eta)
+                              self.pace.elapsed(), done / max(1, total_steps), eta)
         window.clear()
         self._emit(metrics)
         self._log(metrics.step, metrics.epoch, "train", loss, accuracy, lr, metrics.samples_per_s)
@@ -353,7 +340,7 @@ class Trainer:
             self._save(BEST)
         self._save(LAST)
         self._emit(EpochMetrics(position.epoch, position.step, train_loss, train_accuracy, val_loss, val_accuracy,
-                                best, self._elapsed()))
+                                best, self.pace.elapsed()))
         if position.epoch < self.config.epochs:
             self._emit(Status("running"))
 
@@ -383,7 +370,7 @@ class Trainer:
 
     def _save(self, name: str) -> None:
         session = self.session
-        self.position.elapsed = self._elapsed()
+        self.position.elapsed = self.pace.elapsed()
         if session.folder is None:
             return
         try:
@@ -396,13 +383,9 @@ class Trainer:
              rate: float | None) -> None:
         folder = self.session.folder
         if folder is not None:
-            with _writing(folder.path / run_folder.METRICS_FILE):
+            with writing(folder.path / run_folder.METRICS_FILE):
                 folder.log({"step": step, "epoch": epoch, "phase": phase, "loss": loss, "accuracy": accuracy,
-                            "lr": lr, "samples_per_s": rate, "elapsed": self._elapsed()})
-
-    def _elapsed(self) -> float:
-        since = time.perf_counter() - self._clock if self._clock else 0.0
-        return self._before + since
+                            "lr": lr, "samples_per_s": rate, "elapsed": self.pace.elapsed()})
 
     def _record_failure(self, outcome: Failed) -> None:
         """A run folder a failure stopped says so in its summary (state "failed", the cause), beside what it kept;
@@ -413,23 +396,9 @@ class Trainer:
             self._finish("failed", {"kind": outcome.kind, "message": outcome.message})
 
     def _finish(self, state: str, failure: dict[str, str] | None = None) -> dict[str, Any]:
-        session, position = self.session, self.position
-        summary = {
-            "state": state, "graph": self.graph.name, "dataset": session.dataset.description,
-            "task": session.dataset.task, "device": describe(session.device), "world_size": session.world.size,
-            "parameters": session.parameters, "epochs": position.epoch, "steps": position.step,
-            "elapsed_s": round(self._elapsed(), 3),
-            "samples_per_s": round(self._samples / self._trained, 1) if self._trained else None,
-            "final": dict(position.history),
-            "best": {"epoch": position.best_epoch, "val_loss": position.best_loss,
-                     "val_accuracy": position.best_accuracy},
-            "torch": torch.__version__,
-        }
-        if failure:
-            summary = {"state": state, "failure": failure, **summary}
-        if session.folder is not None:
-            with _writing(session.folder.path / run_folder.SUMMARY_FILE):
-                session.folder.finish(summary)
+        summary = run_summary(state, self.graph, self.session, self.position, self.pace.elapsed(),
+                              self.pace.samples_per_s(), failure)
+        write_summary(self.session, summary)
         return summary
 
     def _emit(self, event: Event) -> None:
@@ -437,13 +406,3 @@ class Trainer:
         if self._on_event is not None and world.main:
             self._on_event(event)
 
-
-@contextmanager
-def _writing(path: Path) -> Iterator[None]:
-    """A run folder file that cannot be written (a full disk, a folder gone) stops the run with a message naming
-    it, instead of a traceback; files are replaced atomically or appended to, so what was written stays."""
-    try:
-        yield
-    except OSError as error:
-        raise TrainingFailure("disk", f"could not write '{path}': {error.strerror or error}; the run stopped "
-                              "and the files written before, checkpoints included, are intact") from None

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import torch
 
+from graph.fileformat import GraphFileError
+from runtime.compile import CompileError
+from runtime.data import DataError
 from runtime.out_of_memory import allocation_text
-from runtime.training.config import TrainConfig
+from runtime.training.checkpoint import CheckpointError
+from runtime.training.config import ConfigError, TrainConfig
+from runtime.training.events import Failed
+
+# A user's mistakes, found before or while a run prepares: a run ends with their message, never a traceback.
+EXPECTED = (ConfigError, DataError, CompileError, CheckpointError, GraphFileError, ValueError)
+KINDS = {ConfigError: "config", DataError: "data", CompileError: "graph", CheckpointError: "resume",
+         GraphFileError: "resume"}
 
 
 class TrainingFailure(Exception):
@@ -14,6 +24,11 @@ class TrainingFailure(Exception):
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
         self.kind = kind
+
+
+def refusal(error: Exception) -> Failed:
+    """A user's mistake (one of EXPECTED) as the Failed event that names it, sorted for front ends."""
+    return Failed(next((k for t, k in KINDS.items() if isinstance(error, t)), "error"), str(error))
 
 
 def non_finite_loss(value: float, step: int, epoch: int, lr: float, config: TrainConfig,

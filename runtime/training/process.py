@@ -105,7 +105,8 @@ def train_in_child(graph_text: str, config: dict[str, Any], run_dir: str | None,
     """The child's whole life: rebuild the graph and settings from data, train, send every event."""
     from graph.fileformat import loads
     from runtime.training.control import Control
-    from runtime.training.engine import EXPECTED, Trainer, refusal
+    from runtime.training.engine import Trainer
+    from runtime.training.faults import EXPECTED, refusal
 
     try:
         _yield_to_the_interface()

@@ -164,8 +164,8 @@ def _inputs(path: Path, spec: GraphSpec, arrays: Mapping[str, np.ndarray], optio
     for inp in spec.inputs:
         name = chosen or _find(arrays, inp.name, aliases)
         if name is None:
-            raise DataMismatch(f"'{path.name}' has no array '{inp.name}' for input '{inp.name}' "
-                               f"{shape_text(inp.shape)}; its arrays: {_listed(arrays)}")
+            raise DataMismatch(f"'{path.name}' has no array '{inp.name}'{' (or x)' if aliases else ''} for input "
+                               f"'{inp.name}' of shape {shape_text(inp.shape)}; its arrays: {_listed(arrays)}")
         inputs[inp.name] = _as_input(where(name), arrays[name], inp)
     return inputs
 

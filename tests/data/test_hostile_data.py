@@ -77,7 +77,7 @@ def test_npz_label_and_features_choose_the_arrays(net: str, tmp_path: Path,
     np.savez(tmp_path / "d.npz", images=points(labels), labels=labels, y=np.zeros(ROWS, dtype=int))
     data = str(tmp_path / "d.npz")
     err = refused(capsys, tmp_path, net, "--data", data)  # no x: the input's array must be named
-    assert "'d.npz' has no array 'X' for input 'X' 2; its arrays: images, labels, y (--features and --label" in err
+    assert "'d.npz' has no array 'X' (or x) for input 'X' of shape 2; its arrays: images, labels, y (--features and --label" in err
     status, err = train(capsys, tmp_path / "chosen", net, "--data", data, "--features", "images", "--label", "labels")
     assert status == 0 and "warning" not in err  # 'labels', not the alias 'y' (one class) that would warn
     status, err = train(capsys, tmp_path / "alias", net, "--data", data, "--features", "images")

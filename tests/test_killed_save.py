@@ -196,8 +196,10 @@ def test_editors_killed_with_unsaved_graphs_offer_them_at_the_next_start(tmp_pat
 
 
 def _autosaved_templates(folder: Path) -> set[str]:
-    abouts = [json.loads(path.read_text()) for path in folder.glob(f"*/*{autosave.ABOUT}")]
-    return {about["template"] for about in abouts}
+    """The templates whose autosave is complete: the graph beside its note (the note is written first, so a kill
+    right after it would leave nothing to offer yet)."""
+    graphs = [path for path in folder.glob(f"*/*{SUFFIX}") if autosave.about_path(path).is_file()]
+    return {json.loads(autosave.about_path(path).read_text())["template"] for path in graphs}
 
 
 def _offered(folder: Path) -> list[str]:
